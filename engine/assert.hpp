@@ -18,9 +18,9 @@ namespace boxoffice::detail {
 
 }  // namespace boxoffice::detail
 
-#define BOXOFFICE_ASSERT(cond)                                          \
-  do {                                                                  \
-    if (!(cond)) [[unlikely]] {                                         \
-      ::boxoffice::detail::assert_fail(#cond, __FILE__, __LINE__);      \
-    }                                                                   \
+#define BOXOFFICE_ASSERT(cond)                                     \
+  do {                                                             \
+    if (!(cond)) [[unlikely]] {                                    \
+      ::boxoffice::detail::assert_fail(#cond, __FILE__, __LINE__); \
+    }                                                              \
   } while (false)

@@ -1,0 +1,414 @@
+#include "engine/state.hpp"
+
+#include <algorithm>
+
+namespace boxoffice {
+
+size_t IdempotentKeyHash::operator()(const IdempotentKey& k) const {
+  // FNV-1a over the user id and the key bytes.
+  uint64_t h = 1469598103934665603ULL;
+  const auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ULL; };
+  const uint32_t u = raw(k.user);
+  for (int i = 0; i < 4; i++) mix(static_cast<uint8_t>(u >> (8 * i)));
+  for (const char c : k.key.view()) mix(static_cast<uint8_t>(c));
+  return static_cast<size_t>(h);
+}
+
+State::State(uint64_t queue_span_tokens) : fenwick_(queue_span_tokens) {}
+
+void State::reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments) {
+  users_.reserve(users);
+  user_by_name_.reserve(users);
+  tokens_.reserve(tokens);
+  reservations_.reserve(reservations);
+  payments_.reserve(payments);
+}
+
+void State::apply(const Event& event) {
+  BOXOFFICE_ASSERT(event.time_ms >= last_event_ms_);
+  std::visit([&](const auto& body) { on(event.time_ms, body); }, event.body);
+  last_seq_++;
+  last_event_ms_ = event.time_ms;
+}
+
+void State::touch_token(TokenId id, TimeMs now_ms) {
+  Token& t = token_mut(id);
+  if (t.status == TokenStatus::waiting) t.seen_ms = std::max(t.seen_ms, now_ms);
+}
+
+// ---- catalog ----
+
+const Concert* State::concert(ConcertId id) const {
+  if (raw(id) == 0 || raw(id) > concerts_.size()) return nullptr;
+  return &concerts_[raw(id) - 1];
+}
+
+std::optional<DateRef> State::find_date(ConcertId id, Day day) const {
+  const Concert* c = concert(id);
+  if (c == nullptr) return std::nullopt;
+  const auto first = dates_.begin() + c->first_date;
+  const auto last = first + c->date_count;
+  const auto it =
+      std::lower_bound(first, last, day, [](const DateEntry& d, Day v) { return d.day < v; });
+  if (it == last || it->day != day) return std::nullopt;
+  return DateRef{static_cast<uint32_t>(it - dates_.begin())};
+}
+
+void State::on(TimeMs, const ConcertCreated& e) {
+  BOXOFFICE_ASSERT(raw(e.concert) == concerts_.size() + 1);
+  BOXOFFICE_ASSERT(!e.dates.empty() && e.dates.size() <= limits::dates_per_concert_max);
+  Concert c;
+  c.title = e.title;
+  c.first_date = static_cast<uint32_t>(dates_.size());
+  c.date_count = static_cast<uint32_t>(e.dates.size());
+  for (size_t i = 0; i < e.dates.size(); i++) {
+    const DateSpec& spec = e.dates[i];
+    BOXOFFICE_ASSERT(i == 0 || e.dates[i - 1].day < spec.day);
+    BOXOFFICE_ASSERT(spec.seats >= 1 && spec.seats <= limits::seats_per_date_max);
+    BOXOFFICE_ASSERT(spec.price >= 0 && spec.price <= limits::price_won_max);
+    DateEntry d;
+    d.concert = e.concert;
+    d.day = spec.day;
+    d.available = spec.seats;
+    d.price = spec.price;
+    d.seats.assign(spec.seats, Seat{});
+    dates_.push_back(std::move(d));
+    seats_total_ += spec.seats;
+  }
+  concerts_.push_back(std::move(c));
+}
+
+// ---- users ----
+
+const User& State::user(UserId id) const {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= users_.size());
+  return users_[raw(id) - 1];
+}
+
+User& State::user_mut(UserId id) {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= users_.size());
+  return users_[raw(id) - 1];
+}
+
+std::optional<UserId> State::find_user(std::string_view name) const {
+  const auto it = user_by_name_.find(std::string(name));
+  if (it == user_by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+void State::on(TimeMs, const UserCreated& e) {
+  BOXOFFICE_ASSERT(raw(e.user) == users_.size() + 1);
+  BOXOFFICE_ASSERT(is_valid_user_name(e.name.view()));
+  const bool inserted = user_by_name_.emplace(std::string(e.name.view()), e.user).second;
+  BOXOFFICE_ASSERT(inserted);
+  User u;
+  u.name = e.name;
+  users_.push_back(u);
+}
+
+void State::on(TimeMs t, const BalanceCharged& e) {
+  User& u = user_mut(e.user);
+  BOXOFFICE_ASSERT(e.amount >= limits::charge_won_min && e.amount <= limits::charge_won_max);
+  BOXOFFICE_ASSERT(u.balance <= limits::balance_won_max - e.amount);
+  u.balance += e.amount;
+  u.charged_total += e.amount;
+  remember(e.user, e.idempotency, IdempotentKind::charge, 0, u.balance, t);
+}
+
+// ---- tokens and the waiting room ----
+
+const Token* State::token(TokenId id) const {
+  if (raw(id) == 0 || raw(id) > tokens_.size()) return nullptr;
+  return &tokens_[raw(id) - 1];
+}
+
+Token& State::token_mut(TokenId id) {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= tokens_.size());
+  return tokens_[raw(id) - 1];
+}
+
+bool State::line_has_room() const {
+  // The new token's id must lie within one ring span of the head of the line.
+  return tokens_.size() + 1 - line_head_ < fenwick_.span();
+}
+
+uint64_t State::waiting_position(TokenId id) const {
+  const Token* t = token(id);
+  BOXOFFICE_ASSERT(t != nullptr && t->status == TokenStatus::waiting);
+  BOXOFFICE_ASSERT(raw(id) >= line_head_);
+  return fenwick_.count(line_head_, raw(id));
+}
+
+TokenId State::next_waiting() const {
+  if (fenwick_.marked() == 0) return TokenId::none;
+  BOXOFFICE_ASSERT(line_head_ <= tokens_.size());
+  BOXOFFICE_ASSERT(tokens_[line_head_ - 1].status == TokenStatus::waiting);
+  return TokenId{line_head_};
+}
+
+void State::on(TimeMs t, const TokenIssued& e) {
+  BOXOFFICE_ASSERT(raw(e.token) == tokens_.size() + 1);
+  BOXOFFICE_ASSERT(line_has_room());
+  User& u = user_mut(e.user);
+  BOXOFFICE_ASSERT(u.live_token == TokenId::none);
+  u.live_token = e.token;
+  Token tok;
+  tok.user = e.user;
+  tok.status = TokenStatus::waiting;
+  tok.issued_ms = t;
+  tok.seen_ms = t;
+  tokens_.push_back(tok);
+  if (fenwick_.marked() == 0) line_head_ = raw(e.token);
+  fenwick_.mark(raw(e.token));
+}
+
+void State::on(TimeMs t, const TokenActivated& e) {
+  Token& tok = token_mut(e.token);
+  BOXOFFICE_ASSERT(tok.status == TokenStatus::waiting);
+  BOXOFFICE_ASSERT(e.expires_ms > t);
+  // Admission is in order: only the head of the line is activated.
+  BOXOFFICE_ASSERT(raw(e.token) == line_head_);
+  tok.status = TokenStatus::active;
+  tok.activated_ms = t;
+  tok.expires_ms = e.expires_ms;
+  active_count_++;
+  fenwick_.unmark(raw(e.token));
+  if (t > tok.issued_ms) count_promotion(t);
+  // Advance the head past tokens that are no longer waiting.
+  while (line_head_ <= tokens_.size() && tokens_[line_head_ - 1].status != TokenStatus::waiting) {
+    line_head_++;
+  }
+}
+
+void State::on(TimeMs t, const TokenExpired& e) {
+  Token& tok = token_mut(e.token);
+  BOXOFFICE_ASSERT(tok.status != TokenStatus::expired);
+  if (tok.status == TokenStatus::active) {
+    BOXOFFICE_ASSERT(active_count_ > 0);
+    active_count_--;
+  } else {
+    fenwick_.unmark(raw(e.token));
+  }
+  tok.status = TokenStatus::expired;
+  tok.end = e.reason;
+  tok.ended_ms = t;
+  User& u = user_mut(tok.user);
+  BOXOFFICE_ASSERT(u.live_token == e.token);
+  u.live_token = TokenId::none;
+  while (line_head_ <= tokens_.size() && tokens_[line_head_ - 1].status != TokenStatus::waiting) {
+    line_head_++;
+  }
+}
+
+void State::count_promotion(TimeMs t) {
+  const int64_t second = t / 1000;
+  PromotionBucket& b = promotions_[static_cast<size_t>(second % limits::admission_window_s)];
+  if (b.second != second) b = PromotionBucket{second, 0};
+  b.count++;
+  if (first_promotion_s_ < 0) first_promotion_s_ = second;
+}
+
+uint64_t State::promotions_within(TimeMs now_ms, uint32_t window_s, uint32_t* span_s_out) const {
+  BOXOFFICE_ASSERT(window_s >= 1 && window_s <= limits::admission_window_s);
+  const int64_t now_s = now_ms / 1000;
+  uint64_t n = 0;
+  for (const PromotionBucket& b : promotions_) {
+    if (b.second >= 0 && b.second > now_s - window_s && b.second <= now_s) n += b.count;
+  }
+  int64_t span = window_s;
+  if (first_promotion_s_ >= 0) span = std::min<int64_t>(span, now_s - first_promotion_s_ + 1);
+  *span_s_out = static_cast<uint32_t>(std::max<int64_t>(span, 1));
+  return n;
+}
+
+// ---- reservations ----
+
+const Reservation* State::reservation(ReservationId id) const {
+  if (raw(id) == 0 || raw(id) > reservations_.size()) return nullptr;
+  return &reservations_[raw(id) - 1];
+}
+
+Reservation& State::reservation_mut(ReservationId id) {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= reservations_.size());
+  return reservations_[raw(id) - 1];
+}
+
+Seat& State::seat_mut(const Reservation& r) {
+  DateEntry& d = dates_[raw(r.date)];
+  BOXOFFICE_ASSERT(r.seat >= 1 && r.seat <= d.total());
+  return d.seats[r.seat - 1];
+}
+
+void State::on(TimeMs t, const SeatHeld& e) {
+  BOXOFFICE_ASSERT(raw(e.reservation) == reservations_.size() + 1);
+  BOXOFFICE_ASSERT(raw(e.date) < dates_.size());
+  BOXOFFICE_ASSERT(e.expires_ms > t);
+  User& u = user_mut(e.user);
+  Reservation r;
+  r.user = e.user;
+  r.date = e.date;
+  r.seat = e.seat;
+  r.status = ReservationStatus::held;
+  r.price = e.price;
+  r.created_ms = t;
+  r.expires_ms = e.expires_ms;
+  r.prev_of_user = u.last_reservation;
+  Seat& s = seat_mut(r);
+  BOXOFFICE_ASSERT(s.status == SeatStatus::available && s.reservation == ReservationId::none);
+  BOXOFFICE_ASSERT(dates_[raw(e.date)].price == e.price);
+  s.status = SeatStatus::held;
+  s.reservation = e.reservation;
+  dates_[raw(e.date)].available--;
+  reservations_.push_back(r);
+  live_reservations_++;
+  u.last_reservation = e.reservation;
+  u.reservation_count++;
+  u.held_count++;
+  remember(e.user, e.idempotency, IdempotentKind::hold, raw(e.reservation), 0, t);
+}
+
+// Frees the seat of a live reservation.
+void State::end_hold(Reservation& r) {
+  Seat& s = seat_mut(r);
+  BOXOFFICE_ASSERT(s.status != SeatStatus::available);
+  s.status = SeatStatus::available;
+  s.reservation = ReservationId::none;
+  dates_[raw(r.date)].available++;
+  BOXOFFICE_ASSERT(live_reservations_ > 0);
+  live_reservations_--;
+}
+
+void State::on(TimeMs t, const HoldExpired& e) {
+  Reservation& r = reservation_mut(e.reservation);
+  BOXOFFICE_ASSERT(r.status == ReservationStatus::held);
+  BOXOFFICE_ASSERT(r.expires_ms <= t);
+  end_hold(r);
+  r.status = ReservationStatus::expired;
+  User& u = user_mut(r.user);
+  BOXOFFICE_ASSERT(u.held_count > 0);
+  u.held_count--;
+}
+
+void State::on(TimeMs t, const ReservationCancelled& e) {
+  Reservation& r = reservation_mut(e.reservation);
+  BOXOFFICE_ASSERT(r.status == ReservationStatus::held || r.status == ReservationStatus::confirmed);
+  if (r.status == ReservationStatus::held) {
+    User& u = user_mut(r.user);
+    BOXOFFICE_ASSERT(u.held_count > 0);
+    u.held_count--;
+  }
+  end_hold(r);
+  r.status = ReservationStatus::cancelled;
+  r.cancelled_ms = t;
+}
+
+// ---- payments and refunds ----
+
+const Payment& State::payment(PaymentId id) const {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= payments_.size());
+  return payments_[raw(id) - 1];
+}
+
+const RefundRecord& State::refund(RefundId id) const {
+  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= refunds_.size());
+  return refunds_[raw(id) - 1];
+}
+
+void State::on(TimeMs t, const PaymentCompleted& e) {
+  BOXOFFICE_ASSERT(raw(e.payment) == payments_.size() + 1);
+  Reservation& r = reservation_mut(e.reservation);
+  BOXOFFICE_ASSERT(r.status == ReservationStatus::held && r.expires_ms > t);
+  BOXOFFICE_ASSERT(e.amount == r.price);
+  User& u = user_mut(r.user);
+  BOXOFFICE_ASSERT(u.balance >= e.amount && u.held_count > 0);
+  u.balance -= e.amount;
+  u.paid_total += e.amount;
+  u.held_count--;
+  r.status = ReservationStatus::confirmed;
+  r.paid_ms = t;
+  r.payment = e.payment;
+  Seat& s = seat_mut(r);
+  BOXOFFICE_ASSERT(s.status == SeatStatus::held && s.reservation == e.reservation);
+  s.status = SeatStatus::sold;
+  Payment p;
+  p.reservation = e.reservation;
+  p.user = r.user;
+  p.amount = e.amount;
+  p.balance_after = u.balance;
+  p.paid_ms = t;
+  p.prev_of_user = u.last_payment;
+  payments_.push_back(p);
+  u.last_payment = e.payment;
+  u.payment_count++;
+  remember(r.user, e.idempotency, IdempotentKind::pay, raw(e.payment), u.balance, t);
+}
+
+void State::on(TimeMs t, const RefundIssued& e) {
+  BOXOFFICE_ASSERT(raw(e.refund) == refunds_.size() + 1);
+  Reservation& r = reservation_mut(e.reservation);
+  BOXOFFICE_ASSERT(r.payment != PaymentId::none && r.refund == RefundId::none);
+  BOXOFFICE_ASSERT(r.status == ReservationStatus::confirmed ||
+                   r.status == ReservationStatus::cancelled);
+  BOXOFFICE_ASSERT(e.amount == payment(r.payment).amount);
+  if (r.status == ReservationStatus::confirmed) end_hold(r);
+  User& u = user_mut(r.user);
+  BOXOFFICE_ASSERT(u.balance <= limits::balance_won_max * 2 - e.amount);
+  u.balance += e.amount;
+  u.refunded_total += e.amount;
+  r.status = ReservationStatus::refunded;
+  r.refunded_ms = t;
+  r.refund = e.refund;
+  RefundRecord f;
+  f.reservation = e.reservation;
+  f.amount = e.amount;
+  f.balance_after = u.balance;
+  f.created_ms = t;
+  refunds_.push_back(f);
+  remember(r.user, e.idempotency, IdempotentKind::refund, raw(e.refund), u.balance, t);
+}
+
+// ---- idempotency ----
+
+const IdempotentEntry* State::idempotent(UserId user, const IdempotencyKey& key) const {
+  if (idempotent_.empty()) return nullptr;
+  const auto it = idempotent_.find(IdempotentKey{user, key});
+  return it == idempotent_.end() ? nullptr : &it->second;
+}
+
+std::optional<TimeMs> State::oldest_idempotent_ms() const {
+  if (idempotent_forgotten_ == idempotent_order_.size()) return std::nullopt;
+  return idempotent_.at(idempotent_order_[idempotent_forgotten_]).created_ms;
+}
+
+void State::remember(UserId user, const IdempotencyTag& tag, IdempotentKind kind, uint64_t id,
+                     int64_t balance_after, TimeMs t) {
+  if (tag.key.empty()) return;
+  IdempotentKey k{user, tag.key};
+  IdempotentEntry entry{tag.fingerprint, kind, id, balance_after, t};
+  const bool inserted = idempotent_.emplace(k, entry).second;
+  BOXOFFICE_ASSERT(inserted);
+  idempotent_order_.push_back(k);
+}
+
+void State::on(TimeMs, const IdempotencyForgotten& e) {
+  size_t forgotten = 0;
+  while (idempotent_forgotten_ < idempotent_order_.size()) {
+    const IdempotentKey& k = idempotent_order_[idempotent_forgotten_];
+    const auto it = idempotent_.find(k);
+    BOXOFFICE_ASSERT(it != idempotent_.end());
+    if (it->second.created_ms > e.created_up_to_ms) break;
+    idempotent_.erase(it);
+    idempotent_forgotten_++;
+    forgotten++;
+  }
+  BOXOFFICE_ASSERT(forgotten > 0);
+  // Compact the order list once its forgotten prefix dominates.
+  if (idempotent_forgotten_ * 2 > idempotent_order_.size()) {
+    idempotent_order_.erase(
+        idempotent_order_.begin(),
+        idempotent_order_.begin() + static_cast<ptrdiff_t>(idempotent_forgotten_));
+    idempotent_forgotten_ = 0;
+  }
+}
+
+}  // namespace boxoffice

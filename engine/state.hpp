@@ -1,0 +1,260 @@
+// State: everything the engine knows, rebuilt from the log by apply().
+//
+// `apply(event)` is the only code that changes durable state; recovery, the
+// replay tool and the live engine all call it. Tables are dense arrays
+// indexed by id (id 1 is element 0). A concert date's seats are one flat
+// array of 8-byte entries.
+//
+// Soft state, which a restart may reset and which the digest leaves out: the
+// instant each token was last seen (it drives the waiting room's idle drop,
+// and every drop is an event, so nothing durable depends on it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/event.hpp"
+#include "engine/ring_fenwick.hpp"
+#include "engine/types.hpp"
+
+namespace boxoffice {
+
+struct Seat {
+  ReservationId reservation = ReservationId::none;  // the live reservation, if any
+  SeatStatus status = SeatStatus::available;
+};
+static_assert(sizeof(Seat) == 8);
+
+struct DateEntry {
+  ConcertId concert = ConcertId::none;
+  Day day = 0;
+  uint32_t available = 0;
+  int64_t price = 0;
+  std::vector<Seat> seats;  // seat n is seats[n - 1]
+
+  uint32_t total() const { return static_cast<uint32_t>(seats.size()); }
+  TimeMs sales_close_ms() const { return day * limits::ms_per_day; }
+};
+
+struct Concert {
+  std::string title;
+  uint32_t first_date = 0;  // index into the date table; dates ascend by day
+  uint32_t date_count = 0;
+};
+
+struct User {
+  UserName name;
+  int64_t balance = 0;
+  int64_t charged_total = 0;
+  int64_t paid_total = 0;
+  int64_t refunded_total = 0;
+  TokenId live_token = TokenId::none;
+  uint32_t held_count = 0;
+  uint32_t reservation_count = 0;
+  uint32_t payment_count = 0;
+  ReservationId last_reservation = ReservationId::none;  // newest; list via prev_of_user
+  PaymentId last_payment = PaymentId::none;
+};
+
+struct Token {
+  UserId user = UserId::none;
+  TokenStatus status = TokenStatus::waiting;
+  TokenEnd end = TokenEnd::window;  // meaningful once expired
+  TimeMs issued_ms = 0;
+  TimeMs activated_ms = 0;
+  TimeMs expires_ms = 0;  // end of the active window
+  TimeMs ended_ms = 0;
+  TimeMs seen_ms = 0;  // soft: last activity while waiting
+};
+
+struct Reservation {
+  UserId user = UserId::none;
+  DateRef date{};
+  uint32_t seat = 0;
+  ReservationStatus status = ReservationStatus::held;
+  int64_t price = 0;
+  TimeMs created_ms = 0;
+  TimeMs expires_ms = 0;
+  TimeMs paid_ms = 0;  // 0: never paid
+  TimeMs cancelled_ms = 0;
+  TimeMs refunded_ms = 0;
+  ReservationId prev_of_user = ReservationId::none;
+  PaymentId payment = PaymentId::none;
+  RefundId refund = RefundId::none;
+};
+
+struct Payment {
+  ReservationId reservation = ReservationId::none;
+  UserId user = UserId::none;
+  int64_t amount = 0;
+  int64_t balance_after = 0;
+  TimeMs paid_ms = 0;
+  PaymentId prev_of_user = PaymentId::none;
+};
+
+struct RefundRecord {
+  ReservationId reservation = ReservationId::none;
+  int64_t amount = 0;
+  int64_t balance_after = 0;
+  TimeMs created_ms = 0;
+};
+
+// What an idempotency key was first used for, and its answer.
+enum class IdempotentKind : uint8_t { hold = 1, charge = 2, pay = 3, refund = 4 };
+struct IdempotentEntry {
+  uint64_t fingerprint = 0;
+  IdempotentKind kind = IdempotentKind::hold;
+  uint64_t id = 0;  // reservation, payment or refund id; 0 for a charge
+  int64_t balance_after = 0;
+  TimeMs created_ms = 0;
+};
+struct IdempotentKey {
+  UserId user = UserId::none;
+  IdempotencyKey key;
+  friend bool operator==(const IdempotentKey&, const IdempotentKey&) = default;
+};
+struct IdempotentKeyHash {
+  size_t operator()(const IdempotentKey& k) const;
+};
+
+class State {
+ public:
+  explicit State(uint64_t queue_span_tokens = limits::queue_span_tokens_default);
+
+  // The only mutator of durable state. REQUIRES: the event is valid for the
+  // current state (the engine decided it, or it was decided against the same
+  // state before); a violation is an assertion failure.
+  void apply(const Event& event);
+
+  // Soft state: a waiting token showed activity at `now_ms`.
+  void touch_token(TokenId token, TimeMs now_ms);
+
+  // Sequence number of the last applied event (0: none) and its instant.
+  uint64_t last_seq() const { return last_seq_; }
+  TimeMs last_event_ms() const { return last_event_ms_; }
+
+  // Catalog.
+  size_t concert_count() const { return concerts_.size(); }
+  const Concert* concert(ConcertId id) const;
+  const DateEntry& date(DateRef ref) const { return dates_[raw(ref)]; }
+  std::optional<DateRef> find_date(ConcertId concert, Day day) const;
+  uint64_t seats_total() const { return seats_total_; }
+
+  // Users.
+  size_t user_count() const { return users_.size(); }
+  const User& user(UserId id) const;
+  std::optional<UserId> find_user(std::string_view name) const;
+
+  // Tokens and the waiting room.
+  uint64_t token_count() const { return tokens_.size(); }
+  const Token* token(TokenId id) const;
+  uint64_t waiting_count() const { return fenwick_.marked(); }
+  uint32_t active_count() const { return active_count_; }
+  // Place in line of a waiting token: 1 for the head.
+  uint64_t waiting_position(TokenId id) const;
+  // The head of the line, or none.
+  TokenId next_waiting() const;
+  // The id the next issued token will get, and whether the line has room
+  // for it (the ids of waiting tokens must fit in one ring span).
+  TokenId next_token_id() const { return TokenId{tokens_.size() + 1}; }
+  bool line_has_room() const;
+  // Promotions from the line (not admissions at join) per 1 s bucket.
+  uint64_t promotions_within(TimeMs now_ms, uint32_t window_s, uint32_t* span_s_out) const;
+
+  // Reservations, payments, refunds.
+  uint32_t reservation_count() const { return static_cast<uint32_t>(reservations_.size()); }
+  const Reservation* reservation(ReservationId id) const;
+  uint32_t payment_count() const { return static_cast<uint32_t>(payments_.size()); }
+  const Payment& payment(PaymentId id) const;
+  uint32_t refund_count() const { return static_cast<uint32_t>(refunds_.size()); }
+  const RefundRecord& refund(RefundId id) const;
+  uint64_t live_reservations() const { return live_reservations_; }
+
+  // Idempotency keys.
+  const IdempotentEntry* idempotent(UserId user, const IdempotencyKey& key) const;
+  size_t idempotent_count() const { return idempotent_.size(); }
+  // Instant the oldest remembered key was first used, or nullopt.
+  std::optional<TimeMs> oldest_idempotent_ms() const;
+
+  // Iteration for the digest, the invariant checker and snapshots.
+  std::span<const Concert> concerts() const { return concerts_; }
+  std::span<const DateEntry> dates() const { return dates_; }
+  std::span<const User> users() const { return users_; }
+  std::span<const Token> tokens() const { return tokens_; }
+  std::span<const Reservation> reservations() const { return reservations_; }
+  std::span<const Payment> payments() const { return payments_; }
+  std::span<const RefundRecord> refunds() const { return refunds_; }
+  template <typename Visit>
+  void for_each_idempotent(Visit&& visit) const {
+    for (size_t i = idempotent_forgotten_; i < idempotent_order_.size(); i++) {
+      const IdempotentKey& k = idempotent_order_[i];
+      visit(k, idempotent_.at(k));
+    }
+  }
+  struct PromotionBucket {
+    int64_t second = -1;
+    uint32_t count = 0;
+  };
+  std::span<const PromotionBucket> promotion_buckets() const { return promotions_; }
+  int64_t first_promotion_s() const { return first_promotion_s_; }
+
+  // Reserves table capacity so that the hot path does not reallocate.
+  void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments);
+
+ private:
+  void on(TimeMs t, const UserCreated& e);
+  void on(TimeMs t, const TokenIssued& e);
+  void on(TimeMs t, const TokenActivated& e);
+  void on(TimeMs t, const TokenExpired& e);
+  void on(TimeMs t, const ConcertCreated& e);
+  void on(TimeMs t, const SeatHeld& e);
+  void on(TimeMs t, const HoldExpired& e);
+  void on(TimeMs t, const ReservationCancelled& e);
+  void on(TimeMs t, const BalanceCharged& e);
+  void on(TimeMs t, const PaymentCompleted& e);
+  void on(TimeMs t, const RefundIssued& e);
+  void on(TimeMs t, const IdempotencyForgotten& e);
+
+  Token& token_mut(TokenId id);
+  User& user_mut(UserId id);
+  Reservation& reservation_mut(ReservationId id);
+  Seat& seat_mut(const Reservation& r);
+  void end_hold(Reservation& r);
+  void remember(UserId user, const IdempotencyTag& tag, IdempotentKind kind, uint64_t id,
+                int64_t balance_after, TimeMs t);
+  void count_promotion(TimeMs t);
+
+  uint64_t last_seq_ = 0;
+  TimeMs last_event_ms_ = 0;
+
+  std::vector<Concert> concerts_;
+  std::vector<DateEntry> dates_;
+  uint64_t seats_total_ = 0;
+
+  std::vector<User> users_;
+  std::unordered_map<std::string, UserId> user_by_name_;
+
+  std::vector<Token> tokens_;
+  RingFenwick fenwick_;     // marks waiting token ids
+  uint64_t line_head_ = 1;  // no waiting token has an id below this
+  uint32_t active_count_ = 0;
+  std::array<PromotionBucket, limits::admission_window_s> promotions_{};
+  int64_t first_promotion_s_ = -1;
+
+  std::vector<Reservation> reservations_;
+  uint64_t live_reservations_ = 0;  // held or confirmed
+  std::vector<Payment> payments_;
+  std::vector<RefundRecord> refunds_;
+
+  std::unordered_map<IdempotentKey, IdempotentEntry, IdempotentKeyHash> idempotent_;
+  std::vector<IdempotentKey> idempotent_order_;  // first use order; forgotten from the front
+  size_t idempotent_forgotten_ = 0;              // entries of idempotent_order_ already erased
+};
+
+}  // namespace boxoffice
