@@ -1,0 +1,307 @@
+#include "tests/sim/simulator.hpp"
+
+#include <string>
+#include <vector>
+
+#include "engine/civil_date.hpp"
+#include "engine/digest.hpp"
+#include "engine/engine.hpp"
+#include "engine/event_codec.hpp"
+#include "engine/invariants.hpp"
+
+namespace boxoffice::sim {
+
+namespace {
+
+// splitmix64: small, fast and identical on every platform.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed) {}
+  uint64_t next() {
+    uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }
+  int64_t range(int64_t lo, int64_t hi) {  // inclusive
+    return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1)));
+  }
+  bool chance(uint32_t percent) { return below(100) < percent; }
+
+ private:
+  uint64_t s_;
+};
+
+constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z
+constexpr Day start_day = static_cast<Day>(start_ms / limits::ms_per_day);
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options)
+      : options_(options), rng_(options.seed), engine_(random_config(rng_)) {
+    users_ = static_cast<uint32_t>(rng_.range(4, 30));
+    tokens_.assign(users_, TokenId::none);
+    needs_join_.assign(users_, true);
+    log_.reserve(1 << 20);
+  }
+
+  SimReport run() {
+    create_catalog();
+    for (uint64_t i = 0; i < options_.commands && !report_.failure; i++) {
+      step(i);
+    }
+    if (!report_.failure) rebuild_and_compare();
+    report_.digest = state_digest(engine_.state());
+    return report_;
+  }
+
+ private:
+  static Config random_config(Rng& rng) {
+    Config c;
+    c.active_limit = static_cast<uint32_t>(rng.range(1, 12));
+    c.hold_ttl_ms = rng.range(1, 30) * 1000;
+    c.token_ttl_ms = rng.range(3, 120) * 1000;
+    c.queue_idle_ms = rng.range(1, 30) * 1000;
+    c.holds_per_user_max = static_cast<uint32_t>(rng.range(1, 4));
+    c.queue_span_tokens = 64;
+    return c;
+  }
+
+  void create_catalog() {
+    const int64_t concerts = rng_.range(1, 3);
+    for (int64_t c = 0; c < concerts; c++) execute(CreateConcert{random_concert()});
+  }
+
+  CreateConcert random_concert() {
+    CreateConcert c;
+    c.title = "Concert " + std::to_string(rng_.below(1000));
+    const int64_t dates = rng_.range(1, 3);
+    for (int64_t d = 0; d < dates; d++) {
+      // Some dates close during the run (start_day + 0/1), most do not.
+      const Day day =
+          start_day + static_cast<Day>(rng_.chance(30) ? rng_.range(0, 1) : rng_.range(2, 400));
+      c.dates.push_back(NewDate{day, rng_.range(1, 30), rng_.range(0, 5) * 10000});
+    }
+    return c;
+  }
+
+  void step(uint64_t i) {
+    advance_time();
+    index_ = i;
+    execute(random_command());
+    check(options_.full_check_every != 0 && i % options_.full_check_every == 0);
+  }
+
+  void advance_time() {
+    const uint64_t roll = rng_.below(100);
+    if (roll < 70) {
+      now_ += rng_.range(0, 50);
+    } else if (roll < 94) {
+      now_ += rng_.range(50, 500);
+    } else if (roll < 98) {
+      now_ += rng_.range(500, 5000);
+    } else if (roll < 99) {
+      now_ += rng_.range(5000, 60000);  // a late tick: many deadlines at once
+    } else {
+      stamp_back_ = rng_.range(1, 5000);  // a command stamped in the past
+      return;
+    }
+    stamp_back_ = 0;
+  }
+
+  uint32_t random_user() { return static_cast<uint32_t>(rng_.below(users_)); }
+
+  TokenId token_of(uint32_t u) {
+    if (rng_.chance(2)) return TokenId{rng_.below(engine_.state().token_count() + 3)};
+    return tokens_[u];
+  }
+
+  IdempotencyKey random_key() {
+    if (rng_.chance(70)) return {};
+    return IdempotencyKey::from("k" + std::to_string(rng_.below(8)));
+  }
+
+  ConcertId random_concert_id() {
+    return ConcertId{static_cast<uint32_t>(rng_.below(engine_.state().concert_count() + 1) + 1)};
+  }
+
+  Day random_day(ConcertId concert) {
+    const Concert* c = engine_.state().concert(concert);
+    if (c == nullptr || rng_.chance(3)) return start_day + static_cast<Day>(rng_.below(10));
+    return engine_.state().dates()[c->first_date + rng_.below(c->date_count)].day;
+  }
+
+  ReservationId random_reservation(uint32_t u) {
+    const State& s = engine_.state();
+    const std::optional<UserId> user = s.find_user(user_name(u).view());
+    if (user.has_value() && s.user(*user).last_reservation != ReservationId::none &&
+        rng_.chance(85)) {
+      // Walk back a few of the user's reservations.
+      ReservationId id = s.user(*user).last_reservation;
+      for (uint64_t k = rng_.below(4); k > 0; k--) {
+        const ReservationId prev = s.reservation(id)->prev_of_user;
+        if (prev == ReservationId::none) break;
+        id = prev;
+      }
+      return id;
+    }
+    return ReservationId{static_cast<uint32_t>(rng_.below(s.reservation_count() + 2))};
+  }
+
+  UserName user_name(uint32_t u) const { return UserName::from("user" + std::to_string(u)); }
+
+  CommandBody random_command() {
+    const uint32_t u = random_user();
+    actor_ = u;
+    const TokenId token = token_of(u);
+    const uint64_t roll = rng_.below(1000);
+    if (roll < 60 || (needs_join_[u] && rng_.chance(80))) return JoinQueue{user_name(u)};
+    if (roll < 220) return PollToken{token};
+    if (roll < 240) return LeaveQueue{token};
+    if (roll < 520) {
+      const ConcertId concert = random_concert_id();
+      const int64_t seat = rng_.chance(3) ? rng_.range(-1, 40) : rng_.range(1, 30);
+      return HoldSeat{token, concert, random_day(concert), seat, random_key()};
+    }
+    if (roll < 580) return CancelReservation{token, random_reservation(u)};
+    if (roll < 650) {
+      const int64_t amount = rng_.chance(3) ? rng_.range(-5, 2) : rng_.range(1, 6) * 20000;
+      return ChargeBalance{token, amount, random_key()};
+    }
+    if (roll < 780) {
+      Pay pay{token, random_reservation(u), rng_.chance(10), 0, random_key()};
+      if (pay.amount_present) pay.amount = rng_.range(0, 5) * 10000;
+      return pay;
+    }
+    if (roll < 820) return Refund{token, random_reservation(u), "changed plans", random_key()};
+    if (roll < 850) return GetReservation{token, random_reservation(u)};
+    if (roll < 870) return ListReservations{token};
+    if (roll < 890) return GetBalance{token};
+    if (roll < 905) return ListPayments{token, rng_.range(0, 3), rng_.range(0, 101)};
+    if (roll < 925) {
+      const ConcertId concert = random_concert_id();
+      return GetSeats{token, concert, random_day(concert), static_cast<uint32_t>(rng_.below(32)),
+                      rng_.chance(50)};
+    }
+    if (roll < 935) return GetDates{token, random_concert_id()};
+    if (roll < 945) return RejectAfterAuth{token, TokenNeed::active, Code::invalid_request};
+    if (roll < 947 && engine_.state().concert_count() < 6) return CreateConcert{random_concert()};
+    return Tick{};
+  }
+
+  void execute(CommandBody body) {
+    const bool is_join = std::holds_alternative<JoinQueue>(body);
+    const bool is_hold = std::holds_alternative<HoldSeat>(body);
+    const bool is_pay = std::holds_alternative<Pay>(body);
+    const bool is_refund = std::holds_alternative<Refund>(body);
+    UserName joined;
+    if (is_join) joined = std::get<JoinQueue>(body).user;
+    events_.clear();
+    const Result r = engine_.execute(Command{now_ - stamp_back_, std::move(body)}, events_);
+    report_.commands++;
+    report_.codes[static_cast<size_t>(r.code)]++;
+    record_events();
+    if (r.code == Code::token_expired || r.code == Code::unauthorized) needs_join_[actor_] = true;
+    if (!r.ok()) return;
+    if (is_join) {
+      tokens_[user_index(joined)] = r.token.token;
+      needs_join_[user_index(joined)] = false;
+    }
+    if (is_hold && !r.replayed) {
+      report_.holds_ok++;
+      expect_seat(r.reservation, SeatStatus::held);
+    }
+    if (is_pay && !r.replayed) {
+      report_.payments_ok++;
+      expect_seat(r.reservation, SeatStatus::sold);
+    }
+    if (is_refund && !r.replayed) report_.refunds_ok++;
+  }
+
+  uint32_t user_index(const UserName& name) const {
+    return static_cast<uint32_t>(std::stoul(std::string(name.view().substr(4))));
+  }
+
+  void record_events() {
+    for (const Event& e : events_) {
+      const size_t start = log_.size();
+      encode_event(e, log_);
+      ends_.push_back(log_.size());
+      (void)start;
+      if (std::holds_alternative<HoldExpired>(e.body)) report_.expiries++;
+      report_.events++;
+      if (e.time_ms > engine_.now_ms()) fail("event stamped after the engine's clock");
+    }
+  }
+
+  void expect_seat(ReservationId id, SeatStatus want) {
+    const Reservation* r = engine_.state().reservation(id);
+    if (r == nullptr) return fail("result names a missing reservation");
+    const Seat& seat = engine_.state().date(r->date).seats[r->seat - 1];
+    if (seat.status != want || seat.reservation != id) fail("seat does not show the result");
+  }
+
+  void check(bool full) {
+    InvariantOptions o;
+    o.now_ms = engine_.now_ms();
+    o.active_limit = engine_.config().active_limit;
+    o.full = full;
+    if (const auto v = check_invariants(engine_.state(), o)) fail(*v);
+    const State& s = engine_.state();
+    if (s.waiting_count() > 0 && s.active_count() < engine_.config().active_limit) {
+      fail("a free active slot while tokens wait");
+    }
+  }
+
+  void rebuild_and_compare() {
+    State rebuilt(engine_.config().queue_span_tokens);
+    size_t start = 0;
+    for (size_t i = 0; i < ends_.size(); i++) {
+      Event e;
+      const std::span<const uint8_t> bytes(log_.data() + start, ends_[i] - start);
+      const DecodeError err = decode_event(bytes, &e);
+      if (err != DecodeError::none) return fail(std::string("decode: ") + decode_error_name(err));
+      std::vector<uint8_t> again;
+      encode_event(e, again);
+      if (!std::equal(again.begin(), again.end(), bytes.begin(), bytes.end())) {
+        return fail("event does not re-encode to the same bytes");
+      }
+      rebuilt.apply(e);
+      start = ends_[i];
+    }
+    if (state_digest(rebuilt) != state_digest(engine_.state())) {
+      fail("state rebuilt from the log has another digest");
+    }
+    InvariantOptions o;
+    o.now_ms = engine_.state().last_event_ms();
+    if (const auto v = check_invariants(rebuilt, o)) fail("rebuilt: " + *v);
+  }
+
+  void fail(const std::string& what) {
+    if (!report_.failure) {
+      report_.failure = "command " + std::to_string(index_) + ": " + what;
+    }
+  }
+
+  SimOptions options_;
+  Rng rng_;
+  Engine engine_;
+  uint32_t users_ = 0;
+  std::vector<TokenId> tokens_;
+  std::vector<bool> needs_join_;  // the user's last request said its token is gone
+  uint32_t actor_ = 0;
+  TimeMs now_ = start_ms - 3 * limits::ms_per_day;
+  TimeMs stamp_back_ = 0;
+  uint64_t index_ = 0;
+  std::vector<Event> events_;
+  std::vector<uint8_t> log_;
+  std::vector<size_t> ends_;
+  SimReport report_;
+};
+
+}  // namespace
+
+SimReport run_simulation(const SimOptions& options) { return Simulation(options).run(); }
+
+}  // namespace boxoffice::sim
