@@ -75,7 +75,8 @@ class Simulation {
 
   CreateConcert random_concert() {
     CreateConcert c;
-    c.title = "Concert " + std::to_string(rng_.below(1000));
+    c.title = "Concert ";
+    c.title += std::to_string(rng_.below(1000));
     const int64_t dates = rng_.range(1, 3);
     for (int64_t d = 0; d < dates; d++) {
       // Some dates close during the run (start_day + 0/1), most do not.
@@ -119,7 +120,9 @@ class Simulation {
 
   IdempotencyKey random_key() {
     if (rng_.chance(70)) return {};
-    return IdempotencyKey::from("k" + std::to_string(rng_.below(8)));
+    std::string key = "k";
+    key += std::to_string(rng_.below(8));
+    return IdempotencyKey::from(key);
   }
 
   ConcertId random_concert_id() {
@@ -149,7 +152,11 @@ class Simulation {
     return ReservationId{static_cast<uint32_t>(rng_.below(s.reservation_count() + 2))};
   }
 
-  UserName user_name(uint32_t u) const { return UserName::from("user" + std::to_string(u)); }
+  UserName user_name(uint32_t u) const {
+    std::string name = "user";
+    name += std::to_string(u);
+    return UserName::from(name);
+  }
 
   CommandBody random_command() {
     const uint32_t u = random_user();
@@ -280,7 +287,11 @@ class Simulation {
 
   void fail(const std::string& what) {
     if (!report_.failure) {
-      report_.failure = "command " + std::to_string(index_) + ": " + what;
+      std::string failure = "command ";
+      failure += std::to_string(index_);
+      failure += ": ";
+      failure += what;
+      report_.failure = failure;
     }
   }
 
