@@ -4,10 +4,6 @@
 
 namespace boxoffice {
 
-struct Engine::Out {
-  std::vector<Event>& events;
-};
-
 namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) {
@@ -69,12 +65,12 @@ Result Engine::execute(const Command& command, std::vector<Event>& events_out) {
   Out out{events_out};
   run_due(out, t);
   now_ms_ = t;
-  return std::visit([&](const auto& c) { return on(out, c); }, command.body);
+  Result result;
+  std::visit([&](const auto& c) { on(out, c, result); }, command.body);
+  return result;
 }
 
-void Engine::emit(Out& out, TimeMs t, EventBody body) {
-  out.events.push_back(Event{t, std::move(body)});
-  const Event& event = out.events.back();
+void Engine::applied(const Event& event) {
   state_.apply(event);
   index(event);
 }
@@ -93,24 +89,74 @@ void Engine::begin_serving(TimeMs now_ms) {
   }
 }
 
+void Engine::prefetch(const Command& command, PrefetchStage stage) const {
+  const auto* hold = std::get_if<HoldSeat>(&command.body);
+  if (hold == nullptr) return;
+  const Token* tok = state_.token(hold->token);
+  if (tok == nullptr) return;
+  if (stage == PrefetchStage::late) {
+    if (raw(tok->user) >= 1 && raw(tok->user) <= state_.user_count()) {
+      __builtin_prefetch(&state_.user(tok->user));
+    }
+    return;
+  }
+  __builtin_prefetch(tok);
+  const std::optional<DateRef> date = state_.find_date(hold->concert, hold->day);
+  if (!date.has_value()) return;
+  const DateEntry& d = state_.date(*date);
+  if (hold->seat >= 1 && hold->seat <= d.total()) {
+    __builtin_prefetch(&d.seats[static_cast<size_t>(hold->seat - 1)]);
+  }
+}
+
 // Keeps the deadline indexes in step with the state.
 void Engine::index(const Event& event) {
+  TimeMs due = INT64_MAX;
+  const IdempotencyTag* tag = nullptr;
   if (const auto* held = std::get_if<SeatHeld>(&event.body)) {
-    hold_due_.push(held->expires_ms, held->reservation);
+    due = held->expires_ms;
+    hold_due_.push(due, held->reservation);
+    tag = &held->idempotency;
   } else if (const auto* activated = std::get_if<TokenActivated>(&event.body)) {
-    window_due_.push(activated->expires_ms, activated->token);
+    due = activated->expires_ms;
+    window_due_.push(due, activated->token);
   } else if (const auto* issued = std::get_if<TokenIssued>(&event.body)) {
-    idle_due_.push(event.time_ms + config_.queue_idle_ms, issued->token);
+    due = event.time_ms + config_.queue_idle_ms;
+    idle_due_.push(due, issued->token);
+  } else if (const auto* charged = std::get_if<BalanceCharged>(&event.body)) {
+    tag = &charged->idempotency;
+  } else if (const auto* paid = std::get_if<PaymentCompleted>(&event.body)) {
+    tag = &paid->idempotency;
+  } else if (const auto* refunded = std::get_if<RefundIssued>(&event.body)) {
+    tag = &refunded->idempotency;
   }
+  if (tag != nullptr && !tag->key.empty()) {
+    due = std::min(due, event.time_ms + limits::idempotency_ttl_ms);
+  }
+  due_floor_ = std::min(due_floor_, due);
 }
 
 // ---- deadlines ----
 
 void Engine::run_due(Out& out, TimeMs t) {
+  if (state_.active_count() < config_.active_limit && state_.waiting_count() > 0) {
+    admit(out, t);  // only after a restart with a larger active limit
+  }
+  if (t < due_floor_) return;
   while (run_one_due(out, t)) {
   }
-  admit(out, t);
   forget_idempotent(out, t);
+  due_floor_ = earliest_deadline();
+}
+
+TimeMs Engine::earliest_deadline() const {
+  TimeMs floor = INT64_MAX;
+  if (!hold_due_.empty()) floor = std::min(floor, hold_due_.front().due_ms);
+  if (!window_due_.empty()) floor = std::min(floor, window_due_.front().due_ms);
+  if (!idle_due_.empty()) floor = std::min(floor, idle_due_.front().due_ms);
+  const auto oldest = state_.oldest_idempotent_ms();
+  if (oldest.has_value()) floor = std::min(floor, *oldest + limits::idempotency_ttl_ms);
+  return floor;
 }
 
 // Handles the earliest deadline at or before `t`, if any. Ties go to holds,

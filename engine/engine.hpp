@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "engine/command.hpp"
@@ -28,12 +29,25 @@ class Engine {
   // here) and already applied when this returns.
   Result execute(const Command& command, std::vector<Event>& events_out);
 
+  // A hint, with no effect on the outcome: starts loading the memory that
+  // deciding `command` will touch, so that a caller holding a batch can
+  // overlap those cache misses with the decisions before it. Stage `early`
+  // loads the token and the seat; stage `late` (a few commands later, once
+  // the token is cached) loads the token's user.
+  enum class PrefetchStage : uint8_t { early, late };
+  void prefetch(const Command& command, PrefetchStage stage) const;
+
   // Applies an event from the log (recovery). Same effect on the state as
   // when the event was decided, plus the engine's deadline indexes.
   void recover(const Event& event);
   // After recovery: a restart resets soft state, so waiting tokens get a
   // fresh idle window from `now_ms`.
   void begin_serving(TimeMs now_ms);
+
+  // Reserves table capacity up front, so that the hot path does not grow them.
+  void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments) {
+    state_.reserve(users, tokens, reservations, payments);
+  }
 
   const State& state() const { return state_; }
   const Config& config() const { return config_; }
@@ -45,11 +59,17 @@ class Engine {
   TokenView token_view(TokenId id) const;
 
  private:
-  struct Out;  // the events sink of the command being decided
+  // The events sink of the command being decided.
+  struct Out {
+    std::vector<Event>& events;
+  };
 
-  void emit(Out& out, TimeMs t, EventBody body);
+  template <typename E>
+  void emit(Out& out, TimeMs t, E&& body);
+  void applied(const Event& event);
   void index(const Event& event);
   void run_due(Out& out, TimeMs t);
+  TimeMs earliest_deadline() const;
   bool run_one_due(Out& out, TimeMs t);
   void expire_hold_at(Out& out, ReservationId id, TimeMs due_ms);
   void end_window_at(Out& out, TokenId id, TimeMs due_ms);
@@ -61,24 +81,24 @@ class Engine {
   Code check_replay(TokenId id, const IdempotencyKey& key, uint64_t fingerprint,
                     IdempotentKind kind, Result& result) const;
 
-  Result on(Out& out, const JoinQueue& c);
-  Result on(Out& out, const PollToken& c);
-  Result on(Out& out, const LeaveQueue& c);
-  Result on(Out& out, const ListConcerts& c);
-  Result on(Out& out, const GetDates& c);
-  Result on(Out& out, const GetSeats& c);
-  Result on(Out& out, const HoldSeat& c);
-  Result on(Out& out, const ListReservations& c);
-  Result on(Out& out, const GetReservation& c);
-  Result on(Out& out, const CancelReservation& c);
-  Result on(Out& out, const GetBalance& c);
-  Result on(Out& out, const ChargeBalance& c);
-  Result on(Out& out, const Pay& c);
-  Result on(Out& out, const ListPayments& c);
-  Result on(Out& out, const Refund& c);
-  Result on(Out& out, const CreateConcert& c);
-  Result on(Out& out, const Tick& c);
-  Result on(Out& out, const RejectAfterAuth& c);
+  void on(Out& out, const JoinQueue& c, Result& r);
+  void on(Out& out, const PollToken& c, Result& r);
+  void on(Out& out, const LeaveQueue& c, Result& r);
+  void on(Out& out, const ListConcerts& c, Result& r);
+  void on(Out& out, const GetDates& c, Result& r);
+  void on(Out& out, const GetSeats& c, Result& r);
+  void on(Out& out, const HoldSeat& c, Result& r);
+  void on(Out& out, const ListReservations& c, Result& r);
+  void on(Out& out, const GetReservation& c, Result& r);
+  void on(Out& out, const CancelReservation& c, Result& r);
+  void on(Out& out, const GetBalance& c, Result& r);
+  void on(Out& out, const ChargeBalance& c, Result& r);
+  void on(Out& out, const Pay& c, Result& r);
+  void on(Out& out, const ListPayments& c, Result& r);
+  void on(Out& out, const Refund& c, Result& r);
+  void on(Out& out, const CreateConcert& c, Result& r);
+  void on(Out& out, const Tick& c, Result& r);
+  void on(Out& out, const RejectAfterAuth& c, Result& r);
 
   Config config_;
   State state_;
@@ -86,7 +106,22 @@ class Engine {
   DueQueue<ReservationId> hold_due_;
   DueQueue<TokenId> window_due_;
   DueQueue<TokenId> idle_due_;
+  // No deadline (hold, window, idle drop, idempotency key) is before this
+  // instant, so a command stamped earlier has no due work to do.
+  TimeMs due_floor_ = INT64_MAX;
 };
+
+// Builds the event in place at the end of the batch (one copy), applies it.
+template <typename E>
+void Engine::emit(Out& out, TimeMs t, E&& body) {
+  Event& event = out.events.emplace_back();
+  event.time_ms = t;
+  event.body.template emplace<std::decay_t<E>>(std::forward<E>(body));
+  applied(event);
+}
+
+// Sets the result's code; handlers `return fail(r, code);`.
+inline void fail(Result& r, Code code) { r.code = code; }
 
 // The fingerprint of a write's request body, for Idempotency-Key reuse checks.
 uint64_t fingerprint(const HoldSeat& c);

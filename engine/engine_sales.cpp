@@ -14,29 +14,28 @@ const Reservation* owned(const State& state, TokenId token, ReservationId id) {
 
 }  // namespace
 
-Result Engine::on(Out& out, const HoldSeat& c) {
-  Result r;
-  const uint64_t print = fingerprint(c);
+void Engine::on(Out& out, const HoldSeat& c, Result& r) {
+  const uint64_t print = c.key.empty() ? 0 : fingerprint(c);
   const Code replay = check_replay(c.token, c.key, print, IdempotentKind::hold, r);
-  if (replay == Code::ok) return r;
+  if (replay == Code::ok) return;
   r.code = check_token(c.token, TokenNeed::active, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   const std::optional<DateRef> date_ref = state_.find_date(c.concert, c.day);
-  if (!date_ref.has_value()) return Result::error(Code::not_found);
+  if (!date_ref.has_value()) return fail(r, Code::not_found);
   const DateEntry& date = state_.date(*date_ref);
-  if (c.seat < 1 || c.seat > date.total()) return Result::error(Code::invalid_request);
-  if (replay == Code::idempotency_key_reused) return Result::error(replay);
-  if (now_ms_ >= date.sales_close_ms()) return Result::error(Code::sales_closed);
+  if (c.seat < 1 || c.seat > date.total()) return fail(r, Code::invalid_request);
+  if (replay == Code::idempotency_key_reused) return fail(r, replay);
+  if (now_ms_ >= date.sales_close_ms()) return fail(r, Code::sales_closed);
   const auto seat = static_cast<uint32_t>(c.seat);
   if (date.seats[seat - 1].status != SeatStatus::available) {
-    return Result::error(Code::seat_unavailable);
+    return fail(r, Code::seat_unavailable);
   }
   const UserId user = state_.token(c.token)->user;
   if (state_.user(user).held_count >= config_.holds_per_user_max) {
-    return Result::error(Code::hold_limit_reached);
+    return fail(r, Code::hold_limit_reached);
   }
   if (state_.reservation_count() >= limits::reservations_max) {
-    return Result::error(Code::overloaded);
+    return fail(r, Code::overloaded);
   }
   SeatHeld held;
   held.reservation = ReservationId{state_.reservation_count() + 1};
@@ -45,97 +44,83 @@ Result Engine::on(Out& out, const HoldSeat& c) {
   held.seat = seat;
   held.price = date.price;
   held.expires_ms = now_ms_ + config_.hold_ttl_ms;
-  held.idempotency = IdempotencyTag{c.key, c.key.empty() ? 0 : print};
+  held.idempotency = IdempotencyTag{c.key, print};
   r.created = true;
   r.user = user;
   r.reservation = held.reservation;
   emit(out, now_ms_, held);
-  return r;
 }
 
-Result Engine::on(Out&, const ListReservations& c) {
-  Result r;
+void Engine::on(Out&, const ListReservations& c, Result& r) {
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   r.user = state_.token(c.token)->user;
-  return r;
 }
 
-Result Engine::on(Out&, const GetReservation& c) {
-  Result r;
+void Engine::on(Out&, const GetReservation& c, Result& r) {
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
-  if (owned(state_, c.token, c.reservation) == nullptr) return Result::error(Code::not_found);
+  if (r.code != Code::ok) return;
+  if (owned(state_, c.token, c.reservation) == nullptr) return fail(r, Code::not_found);
   r.reservation = c.reservation;
-  return r;
 }
 
-Result Engine::on(Out& out, const CancelReservation& c) {
-  Result r;
+void Engine::on(Out& out, const CancelReservation& c, Result& r) {
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   const Reservation* res = owned(state_, c.token, c.reservation);
-  if (res == nullptr) return Result::error(Code::not_found);
+  if (res == nullptr) return fail(r, Code::not_found);
   if (res->status != ReservationStatus::held && res->status != ReservationStatus::confirmed) {
-    return Result::error(Code::not_cancellable);
+    return fail(r, Code::not_cancellable);
   }
   emit(out, now_ms_, ReservationCancelled{c.reservation});
   r.reservation = c.reservation;
-  return r;
 }
 
-Result Engine::on(Out&, const GetBalance& c) {
-  Result r;
+void Engine::on(Out&, const GetBalance& c, Result& r) {
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   r.user = state_.token(c.token)->user;
   r.balance = state_.user(r.user).balance;
-  return r;
 }
 
-Result Engine::on(Out& out, const ChargeBalance& c) {
-  Result r;
-  const uint64_t print = fingerprint(c);
+void Engine::on(Out& out, const ChargeBalance& c, Result& r) {
+  const uint64_t print = c.key.empty() ? 0 : fingerprint(c);
   const Code replay = check_replay(c.token, c.key, print, IdempotentKind::charge, r);
-  if (replay == Code::ok) return r;
+  if (replay == Code::ok) return;
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   if (c.amount < limits::charge_won_min || c.amount > limits::charge_won_max) {
-    return Result::error(Code::invalid_request);
+    return fail(r, Code::invalid_request);
   }
-  if (replay == Code::idempotency_key_reused) return Result::error(replay);
+  if (replay == Code::idempotency_key_reused) return fail(r, replay);
   const UserId user = state_.token(c.token)->user;
   const int64_t balance = state_.user(user).balance;
-  if (balance > limits::balance_won_max - c.amount) return Result::error(Code::invalid_request);
-  emit(out, now_ms_,
-       BalanceCharged{user, c.amount, IdempotencyTag{c.key, c.key.empty() ? 0 : print}});
+  if (balance > limits::balance_won_max - c.amount) return fail(r, Code::invalid_request);
+  emit(out, now_ms_, BalanceCharged{user, c.amount, IdempotencyTag{c.key, print}});
   r.user = user;
   r.balance = state_.user(user).balance;
-  return r;
 }
 
-Result Engine::on(Out& out, const Pay& c) {
-  Result r;
-  const uint64_t print = fingerprint(c);
+void Engine::on(Out& out, const Pay& c, Result& r) {
+  const uint64_t print = c.key.empty() ? 0 : fingerprint(c);
   const Code replay = check_replay(c.token, c.key, print, IdempotentKind::pay, r);
-  if (replay == Code::ok) return r;
+  if (replay == Code::ok) return;
   r.code = check_token(c.token, TokenNeed::active, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   const Reservation* res = owned(state_, c.token, c.reservation);
-  if (res == nullptr) return Result::error(Code::not_found);
-  if (c.amount_present && c.amount != res->price) return Result::error(Code::invalid_request);
-  if (replay == Code::idempotency_key_reused) return Result::error(replay);
-  if (res->status != ReservationStatus::held) return Result::error(Code::reservation_not_payable);
+  if (res == nullptr) return fail(r, Code::not_found);
+  if (c.amount_present && c.amount != res->price) return fail(r, Code::invalid_request);
+  if (replay == Code::idempotency_key_reused) return fail(r, replay);
+  if (res->status != ReservationStatus::held) return fail(r, Code::reservation_not_payable);
   if (now_ms_ >= state_.date(res->date).sales_close_ms()) {
-    return Result::error(Code::sales_closed);
+    return fail(r, Code::sales_closed);
   }
   const UserId user = res->user;
-  if (state_.user(user).balance < res->price) return Result::error(Code::insufficient_balance);
-  if (state_.payment_count() >= limits::payments_max) return Result::error(Code::overloaded);
+  if (state_.user(user).balance < res->price) return fail(r, Code::insufficient_balance);
+  if (state_.payment_count() >= limits::payments_max) return fail(r, Code::overloaded);
   const PaymentId payment{state_.payment_count() + 1};
   emit(out, now_ms_,
-       PaymentCompleted{payment, c.reservation, res->price,
-                        IdempotencyTag{c.key, c.key.empty() ? 0 : print}});
+       PaymentCompleted{payment, c.reservation, res->price, IdempotencyTag{c.key, print}});
   // The payment uses the token up; its slot goes to the next in line now.
   emit(out, now_ms_, TokenExpired{c.token, TokenEnd::used});
   admit(out, now_ms_);
@@ -144,55 +129,50 @@ Result Engine::on(Out& out, const Pay& c) {
   r.payment = payment;
   r.reservation = c.reservation;
   r.balance = state_.user(user).balance;
-  return r;
 }
 
-Result Engine::on(Out&, const ListPayments& c) {
-  Result r;
+void Engine::on(Out&, const ListPayments& c, Result& r) {
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   if (c.page < 1 || c.limit < 1 || c.limit > limits::payments_page_limit_max) {
-    return Result::error(Code::invalid_request);
+    return fail(r, Code::invalid_request);
   }
   r.user = state_.token(c.token)->user;
   r.page = c.page;
   r.limit = c.limit;
-  return r;
 }
 
-Result Engine::on(Out& out, const Refund& c) {
-  Result r;
-  const uint64_t print = fingerprint(c);
+void Engine::on(Out& out, const Refund& c, Result& r) {
+  const uint64_t print = c.key.empty() ? 0 : fingerprint(c);
   const Code replay = check_replay(c.token, c.key, print, IdempotentKind::refund, r);
-  if (replay == Code::ok) return r;
+  if (replay == Code::ok) return;
   r.code = check_token(c.token, TokenNeed::live, now_ms_, r);
-  if (r.code != Code::ok) return r;
+  if (r.code != Code::ok) return;
   uint32_t reason_chars = 0;
   if (c.reason.size() > limits::refund_reason_bytes_max || !utf8_length(c.reason, &reason_chars) ||
       reason_chars > limits::refund_reason_chars_max) {
-    return Result::error(Code::invalid_request);
+    return fail(r, Code::invalid_request);
   }
   const Reservation* res = owned(state_, c.token, c.reservation);
-  if (res == nullptr) return Result::error(Code::not_found);
-  if (replay == Code::idempotency_key_reused) return Result::error(replay);
+  if (res == nullptr) return fail(r, Code::not_found);
+  if (replay == Code::idempotency_key_reused) return fail(r, replay);
   if (res->payment == PaymentId::none || res->refund != RefundId::none) {
-    return Result::error(Code::not_refundable);
+    return fail(r, Code::not_refundable);
   }
   if (now_ms_ >= state_.date(res->date).sales_close_ms()) {
-    return Result::error(Code::not_refundable);
+    return fail(r, Code::not_refundable);
   }
-  if (state_.refund_count() >= limits::refunds_max) return Result::error(Code::overloaded);
+  if (state_.refund_count() >= limits::refunds_max) return fail(r, Code::overloaded);
   const RefundId refund{state_.refund_count() + 1};
   const UserId user = res->user;
   emit(out, now_ms_,
        RefundIssued{refund, c.reservation, state_.payment(res->payment).amount, c.reason,
-                    IdempotencyTag{c.key, c.key.empty() ? 0 : print}});
+                    IdempotencyTag{c.key, print}});
   r.created = true;
   r.user = user;
   r.refund = refund;
   r.reservation = c.reservation;
   r.balance = state_.user(user).balance;
-  return r;
 }
 
 }  // namespace boxoffice

@@ -6,15 +6,17 @@ namespace boxoffice {
 
 namespace {
 
+// Appends fields to `out`. Fixed-width integers are stored little-endian
+// whatever the host's byte order.
 class Writer {
  public:
   explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
   void u8(uint8_t v) { out_.push_back(v); }
-  void u16(uint16_t v) { fixed(v, 2); }
-  void u32(uint32_t v) { fixed(v, 4); }
-  void u64(uint64_t v) { fixed(v, 8); }
-  void i32(int32_t v) { fixed(static_cast<uint32_t>(v), 4); }
-  void i64(int64_t v) { fixed(static_cast<uint64_t>(v), 8); }
+  void u16(uint16_t v) { fixed(v); }
+  void u32(uint32_t v) { fixed(v); }
+  void u64(uint64_t v) { fixed(v); }
+  void i32(int32_t v) { fixed(static_cast<uint32_t>(v)); }
+  void i64(int64_t v) { fixed(static_cast<uint64_t>(v)); }
   void str(std::string_view s) {
     BOXOFFICE_ASSERT(s.size() <= UINT16_MAX);
     u16(static_cast<uint16_t>(s.size()));
@@ -31,8 +33,11 @@ class Writer {
   }
 
  private:
-  void fixed(uint64_t v, int width) {
-    for (int i = 0; i < width; i++) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  template <typename T>
+  void fixed(T v) {
+    uint8_t le[sizeof(T)];
+    for (size_t i = 0; i < sizeof(T); i++) le[i] = static_cast<uint8_t>(v >> (8 * i));
+    out_.insert(out_.end(), le, le + sizeof(T));
   }
   void bytes(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
   std::vector<uint8_t>& out_;
@@ -64,13 +69,31 @@ class Reader {
 
  private:
   uint64_t fixed(size_t width) {
-    if (failed_ || in_.size() - pos_ < width) {
+    if (failed_ || in_.size() - pos_ < width) [[unlikely]] {
       failed_ = true;
       return 0;
     }
-    uint64_t v = 0;
-    for (size_t i = 0; i < width; i++) v |= uint64_t{in_[pos_ + i]} << (8 * i);
+    const uint8_t* p = in_.data() + pos_;
     pos_ += width;
+    uint64_t v = 0;
+    switch (width) {
+      case 1:
+        return p[0];
+      case 2:
+        return uint64_t{p[0]} | uint64_t{p[1]} << 8;
+      case 4:
+        return load_le<uint32_t>(p);
+      default:
+        break;
+    }
+    v = load_le<uint64_t>(p);
+    return v;
+  }
+  template <typename T>
+  static T load_le(const uint8_t* p) {
+    T v = 0;
+    for (size_t i = 0; i < sizeof(T); i++)
+      v = static_cast<T>(v | static_cast<T>(T{p[i]} << (8 * i)));
     return v;
   }
   std::span<const uint8_t> in_;
@@ -249,12 +272,16 @@ bool read_body(Reader& r, IdempotencyForgotten* e) {
 
 template <typename T>
 DecodeError decode_as(Reader& r, EventBody* body) {
-  T e;
-  const bool valid = read_body(r, &e);
+  T* e = std::get_if<T>(body);
+  if (e == nullptr) {
+    e = &body->emplace<T>();
+  } else {
+    *e = T{};
+  }
+  const bool valid = read_body(r, e);
   if (r.failed()) return DecodeError::truncated;
   if (!valid) return DecodeError::invalid_field;
   if (!r.at_end()) return DecodeError::trailing_bytes;
-  *body = std::move(e);
   return DecodeError::none;
 }
 

@@ -22,6 +22,10 @@ inline constexpr uint32_t seats_per_date_max = 10000;
 inline constexpr uint64_t seats_total_max = 64ULL * 1000 * 1000;
 inline constexpr uint32_t concerts_max = 100000;
 inline constexpr int64_t price_won_max = 1000 * 1000 * 1000;
+// A concert gets a direct day -> date table when its dates span at most
+// this many days per date (plus the slack), so the table stays small.
+inline constexpr uint32_t day_table_days_per_date_max = 4;
+inline constexpr uint32_t day_table_slack_days = 64;
 
 // Money.
 inline constexpr int64_t charge_won_min = 1;

@@ -38,20 +38,18 @@ void State::touch_token(TokenId id, TimeMs now_ms) {
 
 // ---- catalog ----
 
-const Concert* State::concert(ConcertId id) const {
-  if (raw(id) == 0 || raw(id) > concerts_.size()) return nullptr;
-  return &concerts_[raw(id) - 1];
-}
-
-std::optional<DateRef> State::find_date(ConcertId id, Day day) const {
-  const Concert* c = concert(id);
-  if (c == nullptr) return std::nullopt;
-  const auto first = dates_.begin() + c->first_date;
-  const auto last = first + c->date_count;
-  const auto it =
-      std::lower_bound(first, last, day, [](const DateEntry& d, Day v) { return d.day < v; });
-  if (it == last || it->day != day) return std::nullopt;
-  return DateRef{static_cast<uint32_t>(it - dates_.begin())};
+std::optional<DateRef> State::search_date(const Concert& c, Day day) const {
+  // A branch-free lower bound: the probes do not depend on the outcome of
+  // earlier comparisons' branches, so random days cost no mispredictions.
+  const Day* base = date_days_.data() + c.first_date;
+  uint32_t n = c.date_count;
+  while (n > 1) {
+    const uint32_t half = n / 2;
+    base = base[half - 1] < day ? base + half : base;
+    n -= half;
+  }
+  if (*base != day) return std::nullopt;
+  return DateRef{static_cast<uint32_t>(base - date_days_.data())};
 }
 
 void State::on(TimeMs, const ConcertCreated& e) {
@@ -73,17 +71,25 @@ void State::on(TimeMs, const ConcertCreated& e) {
     d.price = spec.price;
     d.seats.assign(spec.seats, Seat{});
     dates_.push_back(std::move(d));
+    date_days_.push_back(spec.day);
     seats_total_ += spec.seats;
+  }
+  const auto span = static_cast<uint64_t>(e.dates.back().day - e.dates.front().day) + 1;
+  if (span <= uint64_t{limits::day_table_days_per_date_max} * e.dates.size() +
+                  limits::day_table_slack_days) {
+    c.first_day = e.dates.front().day;
+    c.day_span = static_cast<uint32_t>(span);
+    c.day_table_offset = static_cast<uint32_t>(day_table_.size());
+    day_table_.resize(day_table_.size() + span, 0);
+    for (uint32_t i = 0; i < c.date_count; i++) {
+      const auto offset = static_cast<uint64_t>(e.dates[i].day - c.first_day);
+      day_table_[c.day_table_offset + offset] = c.first_date + i + 1;
+    }
   }
   concerts_.push_back(std::move(c));
 }
 
 // ---- users ----
-
-const User& State::user(UserId id) const {
-  BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= users_.size());
-  return users_[raw(id) - 1];
-}
 
 User& State::user_mut(UserId id) {
   BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= users_.size());
@@ -116,11 +122,6 @@ void State::on(TimeMs t, const BalanceCharged& e) {
 }
 
 // ---- tokens and the waiting room ----
-
-const Token* State::token(TokenId id) const {
-  if (raw(id) == 0 || raw(id) > tokens_.size()) return nullptr;
-  return &tokens_[raw(id) - 1];
-}
 
 Token& State::token_mut(TokenId id) {
   BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= tokens_.size());
@@ -222,11 +223,6 @@ uint64_t State::promotions_within(TimeMs now_ms, uint32_t window_s, uint32_t* sp
 }
 
 // ---- reservations ----
-
-const Reservation* State::reservation(ReservationId id) const {
-  if (raw(id) == 0 || raw(id) > reservations_.size()) return nullptr;
-  return &reservations_[raw(id) - 1];
-}
 
 Reservation& State::reservation_mut(ReservationId id) {
   BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= reservations_.size());

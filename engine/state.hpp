@@ -46,10 +46,14 @@ struct Concert {
   std::string title;
   uint32_t first_date = 0;  // index into the date table; dates ascend by day
   uint32_t date_count = 0;
+  // A direct day -> date table over [first day, first day + day_span), when
+  // the dates are dense enough (day_span 0: none; find by binary search).
+  Day first_day = 0;
+  uint32_t day_span = 0;
+  uint32_t day_table_offset = 0;
 };
 
 struct User {
-  UserName name;
   int64_t balance = 0;
   int64_t charged_total = 0;
   int64_t paid_total = 0;
@@ -60,6 +64,7 @@ struct User {
   uint32_t payment_count = 0;
   ReservationId last_reservation = ReservationId::none;  // newest; list via prev_of_user
   PaymentId last_payment = PaymentId::none;
+  UserName name;  // last: the fields above are the hot ones
 };
 
 struct Token {
@@ -141,19 +146,37 @@ class State {
 
   // Catalog.
   size_t concert_count() const { return concerts_.size(); }
-  const Concert* concert(ConcertId id) const;
+  const Concert* concert(ConcertId id) const {
+    if (raw(id) == 0 || raw(id) > concerts_.size()) return nullptr;
+    return &concerts_[raw(id) - 1];
+  }
   const DateEntry& date(DateRef ref) const { return dates_[raw(ref)]; }
-  std::optional<DateRef> find_date(ConcertId concert, Day day) const;
+  std::optional<DateRef> find_date(ConcertId id, Day day) const {
+    const Concert* c = concert(id);
+    if (c == nullptr) return std::nullopt;
+    if (c->day_span == 0) return search_date(*c, day);
+    const auto offset = static_cast<uint64_t>(static_cast<int64_t>(day) - c->first_day);
+    if (offset >= c->day_span) return std::nullopt;  // also: day before the first
+    const uint32_t entry = day_table_[c->day_table_offset + offset];
+    if (entry == 0) return std::nullopt;
+    return DateRef{entry - 1};
+  }
   uint64_t seats_total() const { return seats_total_; }
 
   // Users.
   size_t user_count() const { return users_.size(); }
-  const User& user(UserId id) const;
+  const User& user(UserId id) const {
+    BOXOFFICE_ASSERT(raw(id) >= 1 && raw(id) <= users_.size());
+    return users_[raw(id) - 1];
+  }
   std::optional<UserId> find_user(std::string_view name) const;
 
   // Tokens and the waiting room.
   uint64_t token_count() const { return tokens_.size(); }
-  const Token* token(TokenId id) const;
+  const Token* token(TokenId id) const {
+    if (raw(id) == 0 || raw(id) > tokens_.size()) return nullptr;
+    return &tokens_[raw(id) - 1];
+  }
   uint64_t waiting_count() const { return fenwick_.marked(); }
   uint32_t active_count() const { return active_count_; }
   // Place in line of a waiting token: 1 for the head.
@@ -169,7 +192,10 @@ class State {
 
   // Reservations, payments, refunds.
   uint32_t reservation_count() const { return static_cast<uint32_t>(reservations_.size()); }
-  const Reservation* reservation(ReservationId id) const;
+  const Reservation* reservation(ReservationId id) const {
+    if (raw(id) == 0 || raw(id) > reservations_.size()) return nullptr;
+    return &reservations_[raw(id) - 1];
+  }
   uint32_t payment_count() const { return static_cast<uint32_t>(payments_.size()); }
   const Payment& payment(PaymentId id) const;
   uint32_t refund_count() const { return static_cast<uint32_t>(refunds_.size()); }
@@ -221,6 +247,7 @@ class State {
   void on(TimeMs t, const RefundIssued& e);
   void on(TimeMs t, const IdempotencyForgotten& e);
 
+  std::optional<DateRef> search_date(const Concert& c, Day day) const;
   Token& token_mut(TokenId id);
   User& user_mut(UserId id);
   Reservation& reservation_mut(ReservationId id);
@@ -235,6 +262,8 @@ class State {
 
   std::vector<Concert> concerts_;
   std::vector<DateEntry> dates_;
+  std::vector<Day> date_days_;       // dates_[i].day, packed for the binary search
+  std::vector<uint32_t> day_table_;  // concerts' day tables: date index + 1, or 0
   uint64_t seats_total_ = 0;
 
   std::vector<User> users_;

@@ -72,10 +72,12 @@ enum class ReservationStatus : uint8_t {
 };
 
 // A short string stored inline (no allocation): user names, idempotency keys.
+// Only the first `size` bytes are meaningful; the rest is never read, so it
+// is not cleared (this string is copied on the hot path).
 template <uint32_t capacity_bytes>
 struct InlineString {
   uint8_t size = 0;
-  std::array<char, capacity_bytes> bytes{};
+  std::array<char, capacity_bytes> bytes;
 
   static InlineString from(std::string_view s) {
     BOXOFFICE_ASSERT(s.size() <= capacity_bytes);
