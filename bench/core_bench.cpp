@@ -1,0 +1,196 @@
+#include "bench/core_bench.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/event_codec.hpp"
+
+namespace boxoffice::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed) {}
+  uint64_t next() {
+    uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  uint32_t below(uint32_t n) { return static_cast<uint32_t>(next() % n); }
+
+ private:
+  uint64_t s_;
+};
+
+constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z
+constexpr Day first_day = static_cast<Day>(start_ms / limits::ms_per_day) + 30;
+
+// An engine with one big concert and `users` active tokens.
+struct Bench {
+  explicit Bench(const CoreBenchOptions& o) : options(o), engine(config(o)) {
+    engine.reserve(o.users, o.users, static_cast<uint32_t>(o.holds + o.mixed), 0);
+    events.reserve(1 << 16);
+    log.reserve(256u << 20);
+    CreateConcert c;
+    c.title = "Benchmark";
+    for (uint32_t d = 0; d < o.dates; d++) {
+      c.dates.push_back(NewDate{first_day + static_cast<Day>(d), o.seats_per_date, 150000});
+    }
+    run(std::move(c));
+    tokens.reserve(o.users);
+    for (uint32_t u = 0; u < o.users; u++) {
+      const Result r = run(JoinQueue{UserName::from("user" + std::to_string(u))});
+      BOXOFFICE_ASSERT(r.ok() && r.token.status == TokenStatus::active);
+      tokens.push_back(r.token.token);
+      run(ChargeBalance{r.token.token, limits::charge_won_max, {}});
+    }
+  }
+
+  static Config config(const CoreBenchOptions& o) {
+    Config c;
+    c.active_limit = o.users;
+    c.holds_per_user_max = limits::holds_per_user_max;
+    return c;
+  }
+
+  Result run(CommandBody body) { return run(Command{now, std::move(body)}); }
+
+  Result run(const Command& command) {
+    const Result r = engine.execute(command, events);
+    for (const Event& e : events) {
+      encode_event(e, log);
+      ends.push_back(static_cast<uint32_t>(log.size()));
+    }
+    events.clear();
+    return r;
+  }
+
+  CoreBenchOptions options;
+  Engine engine;
+  TimeMs now = start_ms;
+  std::vector<TokenId> tokens;
+  std::vector<Event> events;
+  std::vector<uint8_t> log;
+  std::vector<uint32_t> ends;
+};
+
+// Like the server's core loop, the storm decides commands in batches and
+// prefetches each command's memory a few commands ahead.
+void hold_storm(Bench& b, CoreBenchResult& out) {
+  constexpr size_t ahead = 8;
+  Rng rng(b.options.seed);
+  uint64_t accepted = 0;
+  std::vector<Command> ring(ahead);
+  const auto make = [&](uint64_t i) {
+    const TokenId token = b.tokens[i % b.tokens.size()];
+    Day day = first_day + static_cast<Day>(rng.below(b.options.dates));
+    int64_t seat = rng.below(b.options.seats_per_date) + 1;
+    if (b.options.sequential) {
+      day = first_day + static_cast<Day>(i / b.options.seats_per_date % b.options.dates);
+      seat = static_cast<int64_t>(i % b.options.seats_per_date) + 1;
+    }
+    ring[i % ahead] = Command{b.now, HoldSeat{token, ConcertId{1}, day, seat, {}}};
+    b.engine.prefetch(ring[i % ahead], Engine::PrefetchStage::early);
+  };
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < ahead && i < b.options.holds; i++) make(i);
+  for (uint64_t i = 0; i < b.options.holds; i++) {
+    if (i % 1024 == 0) b.now++;  // about a million commands per simulated second
+    if (i + 3 < b.options.holds && i + 3 >= ahead - 0) {
+      b.engine.prefetch(ring[(i + 3) % ahead], Engine::PrefetchStage::late);
+    }
+    Command& c = ring[i % ahead];
+    c.time_ms = b.now;
+    accepted += b.run(c).ok() ? 1 : 0;
+    if (i + ahead < b.options.holds) make(i + ahead);
+  }
+  const double s = seconds_since(start);
+  out.holds_per_s = static_cast<double>(b.options.holds) / s;
+  out.holds_accepted = static_cast<double>(accepted) / static_cast<double>(b.options.holds);
+}
+
+// A realistic mix of a sale in progress: polls and seat reads dominate.
+void mixed(Bench& b, CoreBenchResult& out) {
+  Rng rng(b.options.seed + 1);
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < b.options.mixed; i++) {
+    if (i % 1024 == 0) b.now++;
+    const TokenId token = b.tokens[rng.below(static_cast<uint32_t>(b.tokens.size()))];
+    const Day day = first_day + static_cast<Day>(rng.below(b.options.dates));
+    const uint32_t roll = rng.below(100);
+    if (roll < 35) {
+      b.run(PollToken{token});
+    } else if (roll < 55) {
+      b.run(GetSeats{token, ConcertId{1}, day, rng.below(b.options.seats_per_date) + 1, true});
+    } else if (roll < 85) {
+      b.run(HoldSeat{token, ConcertId{1}, day, rng.below(b.options.seats_per_date) + 1, {}});
+    } else if (roll < 95) {
+      const auto res = ReservationId{rng.below(b.engine.state().reservation_count() + 1) + 1};
+      b.run(GetReservation{token, res});
+    } else {
+      b.run(GetBalance{token});
+    }
+  }
+  out.mixed_per_s = static_cast<double>(b.options.mixed) / seconds_since(start);
+}
+
+void replay(const Bench& b, CoreBenchResult& out) {
+  State state(b.engine.config().queue_span_tokens);
+  state.reserve(b.options.users, b.options.users, b.engine.state().reservation_count(), 0);
+  const auto start = Clock::now();
+  uint32_t begin = 0;
+  Event e;
+  for (const uint32_t end : b.ends) {
+    const DecodeError err =
+        decode_event(std::span<const uint8_t>(b.log.data() + begin, end - begin), &e);
+    BOXOFFICE_ASSERT(err == DecodeError::none);
+    state.apply(e);
+    begin = end;
+  }
+  out.apply_events_per_s = static_cast<double>(b.ends.size()) / seconds_since(start);
+  out.events = b.ends.size();
+  BOXOFFICE_ASSERT(state.last_seq() == b.engine.state().last_seq());
+}
+
+double bytes_per_seat(const State& s) {
+  double bytes = 0;
+  for (const DateEntry& d : s.dates()) {
+    bytes += static_cast<double>(sizeof(DateEntry) + d.seats.capacity() * sizeof(Seat));
+  }
+  bytes += static_cast<double>(s.concerts().size() * sizeof(Concert));
+  return bytes / static_cast<double>(s.seats_total());
+}
+
+}  // namespace
+
+CoreBenchResult run_core_bench(const CoreBenchOptions& options) {
+  CoreBenchResult out;
+  Bench b(options);
+  hold_storm(b, out);
+  mixed(b, out);
+  replay(b, out);
+  out.bytes_per_seat = bytes_per_seat(b.engine.state());
+  return out;
+}
+
+std::string to_json(const CoreBenchResult& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "{\"holds_per_s\": %.0f, \"holds_accepted_ratio\": %.4f, \"mixed_per_s\": %.0f, "
+                "\"apply_events_per_s\": %.0f, \"events\": %llu, \"bytes_per_seat\": %.2f}",
+                r.holds_per_s, r.holds_accepted, r.mixed_per_s, r.apply_events_per_s,
+                static_cast<unsigned long long>(r.events), r.bytes_per_seat);
+  return buf;
+}
+
+}  // namespace boxoffice::bench
