@@ -262,16 +262,11 @@ TokenView Engine::token_view(TokenId id) const {
   return v;
 }
 
-Code Engine::check_token(TokenId id, TokenNeed need, TimeMs t, Result& result) {
-  const Token* tok = state_.token(id);
-  if (tok == nullptr) return Code::unauthorized;
-  if (tok->status == TokenStatus::expired) return Code::token_expired;
-  if (tok->status == TokenStatus::waiting) {
-    state_.touch_token(id, t);  // any request with a waiting token is activity
-    if (need == TokenNeed::active) {
-      result.token = token_view(id);
-      return Code::token_not_active;
-    }
+Code Engine::check_waiting_token(TokenId id, TokenNeed need, TimeMs t, Result& result) {
+  state_.touch_token(id, t);  // any request with a waiting token is activity
+  if (need == TokenNeed::active) {
+    result.token = token_view(id);
+    return Code::token_not_active;
   }
   return Code::ok;
 }
@@ -281,9 +276,8 @@ Code Engine::check_token(TokenId id, TokenNeed need, TimeMs t, Result& result) {
 // first answer). Returns ok with `result` filled for a replay, or
 // idempotency_key_reused for the same key with another request, or
 // not_found when the key is new (or absent).
-Code Engine::check_replay(TokenId id, const IdempotencyKey& key, uint64_t print,
-                          IdempotentKind kind, Result& result) const {
-  if (key.empty()) return Code::not_found;
+Code Engine::check_replay_slow(TokenId id, const IdempotencyKey& key, uint64_t print,
+                               IdempotentKind kind, Result& result) const {
   const Token* tok = state_.token(id);
   if (tok == nullptr) return Code::not_found;
   const IdempotentEntry* entry = state_.idempotent(tok->user, key);

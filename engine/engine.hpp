@@ -66,6 +66,14 @@ class Engine {
 
   template <typename E>
   void emit(Out& out, TimeMs t, E&& body);
+  // For the hot path: the event is filled in place, then emit_end() applies it.
+  template <typename E>
+  E& emit_begin(Out& out, TimeMs t) {
+    Event& event = out.events.emplace_back();
+    event.time_ms = t;
+    return event.body.template emplace<E>();
+  }
+  void emit_end(Out& out) { applied(out.events.back()); }
   void applied(const Event& event);
   void index(const Event& event);
   void run_due(Out& out, TimeMs t);
@@ -77,9 +85,25 @@ class Engine {
   void admit(Out& out, TimeMs t);
   void forget_idempotent(Out& out, TimeMs t);
 
-  Code check_token(TokenId id, TokenNeed need, TimeMs t, Result& result);
+  // The token's state against what the request needs: ok, unauthorized,
+  // token_expired, or token_not_active (with the position in `result`).
+  Code check_token(TokenId id, TokenNeed need, TimeMs t, Result& result) {
+    const Token* tok = state_.token(id);
+    if (tok == nullptr) return Code::unauthorized;
+    if (tok->status == TokenStatus::active) return Code::ok;
+    if (tok->status == TokenStatus::expired) return Code::token_expired;
+    return check_waiting_token(id, need, t, result);
+  }
+  Code check_waiting_token(TokenId id, TokenNeed need, TimeMs t, Result& result);
+  // An idempotent replay: ok (with `result` filled), idempotency_key_reused,
+  // or not_found for a new key or none.
   Code check_replay(TokenId id, const IdempotencyKey& key, uint64_t fingerprint,
-                    IdempotentKind kind, Result& result) const;
+                    IdempotentKind kind, Result& result) const {
+    if (key.empty()) return Code::not_found;
+    return check_replay_slow(id, key, fingerprint, kind, result);
+  }
+  Code check_replay_slow(TokenId id, const IdempotencyKey& key, uint64_t fingerprint,
+                         IdempotentKind kind, Result& result) const;
 
   void on(Out& out, const JoinQueue& c, Result& r);
   void on(Out& out, const PollToken& c, Result& r);

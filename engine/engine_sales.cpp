@@ -37,18 +37,19 @@ void Engine::on(Out& out, const HoldSeat& c, Result& r) {
   if (state_.reservation_count() >= limits::reservations_max) {
     return fail(r, Code::overloaded);
   }
-  SeatHeld held;
-  held.reservation = ReservationId{state_.reservation_count() + 1};
+  const ReservationId id{state_.reservation_count() + 1};
+  r.created = true;
+  r.user = user;
+  r.reservation = id;
+  SeatHeld& held = emit_begin<SeatHeld>(out, now_ms_);
+  held.reservation = id;
   held.user = user;
   held.date = *date_ref;
   held.seat = seat;
   held.price = date.price;
   held.expires_ms = now_ms_ + config_.hold_ttl_ms;
-  held.idempotency = IdempotencyTag{c.key, print};
-  r.created = true;
-  r.user = user;
-  r.reservation = held.reservation;
-  emit(out, now_ms_, held);
+  if (!c.key.empty()) held.idempotency = IdempotencyTag{c.key, print};
+  emit_end(out);
 }
 
 void Engine::on(Out&, const ListReservations& c, Result& r) {

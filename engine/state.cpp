@@ -16,12 +16,20 @@ size_t IdempotentKeyHash::operator()(const IdempotentKey& k) const {
 
 State::State(uint64_t queue_span_tokens) : fenwick_(queue_span_tokens) {}
 
+// Reserves and touches the tables' memory, so that the hot path neither
+// reallocates nor takes page faults until it outgrows these sizes.
 void State::reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments) {
-  users_.reserve(users);
+  const auto touch = [](auto& table, size_t n) {
+    if (n <= table.capacity()) return;
+    const size_t used = table.size();
+    table.resize(n);  // default-constructs, so every page is written once
+    table.resize(used);
+  };
+  touch(users_, users);
   user_by_name_.reserve(users);
-  tokens_.reserve(tokens);
-  reservations_.reserve(reservations);
-  payments_.reserve(payments);
+  touch(tokens_, tokens);
+  touch(reservations_, reservations);
+  touch(payments_, payments);
 }
 
 void State::apply(const Event& event) {
@@ -29,6 +37,20 @@ void State::apply(const Event& event) {
   std::visit([&](const auto& body) { on(event.time_ms, body); }, event.body);
   last_seq_++;
   last_event_ms_ = event.time_ms;
+}
+
+void State::prefetch(const Event& event) const {
+  if (const auto* held = std::get_if<SeatHeld>(&event.body)) {
+    if (raw(held->date) < dates_.size()) {
+      const DateEntry& d = dates_[raw(held->date)];
+      if (held->seat >= 1 && held->seat <= d.total()) __builtin_prefetch(&d.seats[held->seat - 1]);
+    }
+    if (raw(held->user) >= 1 && raw(held->user) <= users_.size()) {
+      __builtin_prefetch(&users_[raw(held->user) - 1]);
+    }
+  } else if (const auto* expired = std::get_if<HoldExpired>(&event.body)) {
+    if (const Reservation* r = reservation(expired->reservation)) __builtin_prefetch(r);
+  }
 }
 
 void State::touch_token(TokenId id, TimeMs now_ms) {

@@ -137,6 +137,10 @@ class State {
   // state before); a violation is an assertion failure.
   void apply(const Event& event);
 
+  // A hint with no effect: starts loading the memory apply(event) touches
+  // (a seat, a reservation, a user), for callers applying a stream.
+  void prefetch(const Event& event) const;
+
   // Soft state: a waiting token showed activity at `now_ms`.
   void touch_token(TokenId token, TimeMs now_ms);
 
@@ -230,7 +234,8 @@ class State {
   std::span<const PromotionBucket> promotion_buckets() const { return promotions_; }
   int64_t first_promotion_s() const { return first_promotion_s_; }
 
-  // Reserves table capacity so that the hot path does not reallocate.
+  // Reserves (and touches) table capacity so that the hot path neither
+  // reallocates nor takes first-touch page faults.
   void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments);
 
  private:
