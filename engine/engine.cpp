@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/snapshot.hpp"
+
 namespace boxoffice {
 
 namespace {
@@ -79,6 +81,30 @@ void Engine::recover(const Event& event) {
   state_.apply(event);
   index(event);
   now_ms_ = std::max(now_ms_, event.time_ms);
+}
+
+std::string Engine::restore(std::span<const uint8_t> snapshot) {
+  BOXOFFICE_ASSERT(state_.last_seq() == 0 && hold_due_.empty() && window_due_.empty());
+  std::string error = SnapshotCodec::decode(snapshot, &state_);
+  if (!error.empty()) return error;
+  // The deadline indexes are derived: rebuild them from the state.
+  const auto reservations = state_.reservations();
+  for (size_t i = 0; i < reservations.size(); i++) {
+    if (reservations[i].status == ReservationStatus::held) {
+      hold_due_.push(reservations[i].expires_ms, ReservationId{static_cast<uint32_t>(i + 1)});
+    }
+  }
+  const auto tokens = state_.tokens();
+  for (size_t i = 0; i < tokens.size(); i++) {
+    if (tokens[i].status == TokenStatus::active)
+      window_due_.push(tokens[i].expires_ms, TokenId{i + 1});
+    if (tokens[i].status == TokenStatus::waiting) {
+      idle_due_.push(tokens[i].seen_ms + config_.queue_idle_ms, TokenId{i + 1});
+    }
+  }
+  now_ms_ = state_.last_event_ms();
+  due_floor_ = earliest_deadline();
+  return "";
 }
 
 void Engine::begin_serving(TimeMs now_ms) {

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "engine/command.hpp"
@@ -40,6 +42,9 @@ class Engine {
   // Applies an event from the log (recovery). Same effect on the state as
   // when the event was decided, plus the engine's deadline indexes.
   void recover(const Event& event);
+  // Starts from a snapshot (snapshot.hpp) instead of an empty state. REQUIRES:
+  // nothing was applied yet. Returns "" or what is wrong with the snapshot.
+  std::string restore(std::span<const uint8_t> snapshot);
   // After recovery: a restart resets soft state, so waiting tokens get a
   // fresh idle window from `now_ms`.
   void begin_serving(TimeMs now_ms);

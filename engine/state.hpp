@@ -239,6 +239,8 @@ class State {
   void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments);
 
  private:
+  friend class SnapshotCodec;
+
   void on(TimeMs t, const UserCreated& e);
   void on(TimeMs t, const TokenIssued& e);
   void on(TimeMs t, const TokenActivated& e);

@@ -8,6 +8,7 @@
 #include "engine/engine.hpp"
 #include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
+#include "engine/snapshot.hpp"
 
 namespace boxoffice::sim {
 
@@ -92,6 +93,15 @@ class Simulation {
     index_ = i;
     execute(random_command());
     check(options_.full_check_every != 0 && i % options_.full_check_every == 0);
+    if (i == options_.commands / 2) take_snapshot();
+  }
+
+  // A snapshot half way; at the end, snapshot + the events after it must
+  // give the live state.
+  void take_snapshot() {
+    snapshot_.clear();
+    SnapshotCodec::encode(engine_.state(), snapshot_);
+    snapshot_events_ = ends_.size();
   }
 
   void advance_time() {
@@ -280,9 +290,28 @@ class Simulation {
     if (state_digest(rebuilt) != state_digest(engine_.state())) {
       fail("state rebuilt from the log has another digest");
     }
+    if (!snapshot_.empty()) compare_snapshot_and_tail();
     InvariantOptions o;
     o.now_ms = engine_.state().last_event_ms();
     if (const auto v = check_invariants(rebuilt, o)) fail("rebuilt: " + *v);
+  }
+
+  void compare_snapshot_and_tail() {
+    Engine restored(engine_.config());
+    const std::string error = restored.restore(snapshot_);
+    if (!error.empty()) return fail("snapshot: " + error);
+    for (size_t i = snapshot_events_; i < ends_.size(); i++) {
+      const size_t start = i == 0 ? 0 : ends_[i - 1];
+      Event e;
+      if (decode_event(std::span<const uint8_t>(log_.data() + start, ends_[i] - start), &e) !=
+          DecodeError::none) {
+        return fail("decode after snapshot");
+      }
+      restored.recover(e);
+    }
+    if (state_digest(restored.state()) != state_digest(engine_.state())) {
+      fail("snapshot + tail has another digest than the live state");
+    }
   }
 
   void fail(const std::string& what) {
@@ -308,6 +337,8 @@ class Simulation {
   std::vector<Event> events_;
   std::vector<uint8_t> log_;
   std::vector<size_t> ends_;
+  std::vector<uint8_t> snapshot_;
+  size_t snapshot_events_ = 0;
   SimReport report_;
 };
 

@@ -1,0 +1,49 @@
+// The snapshot format: the whole durable state as of one sequence number.
+//
+//   snapshot    := version: u16 (1)  digest: u64  last_seq: u64  last_event_ms: i64
+//                  concerts  users  tokens  promotions  reservations
+//                  payments  refunds  idempotency
+//   concerts    := count: u32  (title: string  dates: u16
+//                  (day: i32  price: i64  seats: u32  (reservation: u32  status:
+//                  u8)[seats])[dates])[count]
+//   users       := count: u32  (name: short  balance charged paid refunded: i64
+//                  live_token: u64  held reservations payments: u32
+//                  last_reservation last_payment: u32)[count]
+//   tokens      := count: u64  (user: u32  status: u8  end: u8
+//                  issued activated expires ended: i64)[count]
+//   promotions  := first_second: i64  (second: i64  count: u32)[admission_window_s]
+//   reservations:= count: u32  (user date seat: u32  status: u8  price created expires
+//                  paid cancelled refunded: i64  prev payment refund: u32)[count]
+//   payments    := count: u32  (reservation user: u32  amount balance_after paid: i64  prev:
+//   u32)[count] refunds     := count: u32  (reservation: u32  amount balance_after created:
+//   i64)[count] idempotency := count: u64  (user: u32  key: short  fingerprint: u64  kind: u8
+//                  id: u64  balance_after created: i64)[count]      in first-use order
+//
+// Integers are little-endian (byte_io.hpp). The decoder checks every count
+// against the bytes left and every enum against its range, rebuilds the
+// derived indexes (names, the line, day tables), then recomputes the digest
+// and refuses the snapshot unless it equals the stored one. The storage
+// layer wraps the bytes in a checksummed envelope.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/state.hpp"
+
+namespace boxoffice {
+
+inline constexpr uint16_t snapshot_version_current = 1;
+
+class SnapshotCodec {
+ public:
+  // Appends the snapshot of `state` to `out`.
+  static void encode(const State& state, std::vector<uint8_t>& out);
+  // Decodes into `*state`, which must be freshly constructed. Returns an
+  // empty string on success, else what is wrong.
+  static std::string decode(std::span<const uint8_t> bytes, State* state);
+};
+
+}  // namespace boxoffice
