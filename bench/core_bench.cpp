@@ -176,11 +176,11 @@ void replay(const Bench& b, CoreBenchResult& out) {
 }
 
 double bytes_per_seat(const State& s) {
-  double bytes = 0;
-  for (const DateEntry& d : s.dates()) {
-    bytes += static_cast<double>(sizeof(DateEntry) + d.seats.capacity() * sizeof(Seat));
+  double bytes = static_cast<double>(s.dates().size() * (sizeof(DateEntry) + sizeof(Day)));
+  for (const Concert& c : s.concerts()) {
+    bytes += static_cast<double>(sizeof(Concert) + c.seats.capacity() * sizeof(Seat));
+    bytes += static_cast<double>(c.day_span * sizeof(uint32_t));  // its day table
   }
-  bytes += static_cast<double>(s.concerts().size() * sizeof(Concert));
   return bytes / static_cast<double>(s.seats_total());
 }
 

@@ -1,5 +1,7 @@
 #include "engine/snapshot.hpp"
 
+#include <algorithm>
+
 #include "engine/byte_io.hpp"
 #include "engine/digest.hpp"
 
@@ -177,9 +179,10 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     if (r.failed()) return "truncated catalog";
     const uint32_t first = static_cast<uint32_t>(s.dates_.size());
     s.on(0, created);
+    Concert& concert = s.concerts_.back();
     for (uint16_t d = 0; d < dates; d++) {
       DateEntry& entry = s.dates_[first + d];
-      entry.seats = std::move(seats[d]);
+      std::copy(seats[d].begin(), seats[d].end(), concert.seats.begin() + entry.seat_offset);
       entry.available = 0;
       for (const Seat& seat : entry.seats) entry.available += seat.status == SeatStatus::available;
     }

@@ -81,6 +81,10 @@ void State::on(TimeMs, const ConcertCreated& e) {
   c.title = e.title;
   c.first_date = static_cast<uint32_t>(dates_.size());
   c.date_count = static_cast<uint32_t>(e.dates.size());
+  size_t seats = 0;
+  for (const DateSpec& spec : e.dates) seats += spec.seats;
+  c.seats.assign(seats, Seat{});
+  uint32_t seat_offset = 0;
   for (size_t i = 0; i < e.dates.size(); i++) {
     const DateSpec& spec = e.dates[i];
     BOXOFFICE_ASSERT(i == 0 || e.dates[i - 1].day < spec.day);
@@ -91,8 +95,10 @@ void State::on(TimeMs, const ConcertCreated& e) {
     d.day = spec.day;
     d.available = spec.seats;
     d.price = spec.price;
-    d.seats.assign(spec.seats, Seat{});
-    dates_.push_back(std::move(d));
+    d.seat_offset = seat_offset;
+    d.seats = std::span<const Seat>(c.seats.data() + seat_offset, spec.seats);
+    seat_offset += spec.seats;
+    dates_.push_back(d);
     date_days_.push_back(spec.day);
     seats_total_ += spec.seats;
   }
@@ -254,7 +260,7 @@ Reservation& State::reservation_mut(ReservationId id) {
 Seat& State::seat_mut(const Reservation& r) {
   DateEntry& d = dates_[raw(r.date)];
   BOXOFFICE_ASSERT(r.seat >= 1 && r.seat <= d.total());
-  return d.seats[r.seat - 1];
+  return concerts_[raw(d.concert) - 1].seats[d.seat_offset + r.seat - 1];
 }
 
 void State::on(TimeMs t, const SeatHeld& e) {

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -35,8 +36,9 @@ struct DateEntry {
   ConcertId concert = ConcertId::none;
   Day day = 0;
   uint32_t available = 0;
+  uint32_t seat_offset = 0;  // into the concert's seat array
   int64_t price = 0;
-  std::vector<Seat> seats;  // seat n is seats[n - 1]
+  std::span<const Seat> seats;  // seat n is seats[n - 1]
 
   uint32_t total() const { return static_cast<uint32_t>(seats.size()); }
   TimeMs sales_close_ms() const { return day * limits::ms_per_day; }
@@ -44,6 +46,9 @@ struct DateEntry {
 
 struct Concert {
   std::string title;
+  // The seats of all the concert's dates, in date order: one array, so that
+  // a big concert's seat map is one allocation (and can sit on huge pages).
+  std::vector<Seat> seats;
   uint32_t first_date = 0;  // index into the date table; dates ascend by day
   uint32_t date_count = 0;
   // A direct day -> date table over [first day, first day + day_span), when
@@ -52,6 +57,9 @@ struct Concert {
   uint32_t day_span = 0;
   uint32_t day_table_offset = 0;
 };
+
+// A concert moves without copying its seat array (dates point into it).
+static_assert(std::is_nothrow_move_constructible_v<Concert>);
 
 struct User {
   int64_t balance = 0;
@@ -131,6 +139,12 @@ struct IdempotentKeyHash {
 class State {
  public:
   explicit State(uint64_t queue_span_tokens = limits::queue_span_tokens_default);
+  // Dates hold spans into their concert's seat array: a copy would alias
+  // the original's seats, so a State is moved, never copied.
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  State(State&&) = default;
+  State& operator=(State&&) = default;
 
   // The only mutator of durable state. REQUIRES: the event is valid for the
   // current state (the engine decided it, or it was decided against the same
