@@ -23,7 +23,14 @@ bool valid_seat_status(uint8_t v) { return v <= 2; }
 bool valid_reservation_status(uint8_t v) { return v >= 1 && v <= 5; }
 bool valid_idempotent_kind(uint8_t v) { return v >= 1 && v <= 4; }
 
+// Counts are checked against the bytes left before anything is allocated.
+bool count_fits(const ByteReader& r, uint64_t count, size_t bytes_each) {
+  return count <= r.remaining() / bytes_each;
+}
+
 }  // namespace
+
+// ---- encode ----
 
 void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
   ByteWriter w(out);
@@ -31,6 +38,12 @@ void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
   w.u64(state_digest(s));
   w.u64(s.last_seq_);
   w.i64(s.last_event_ms_);
+  encode_catalog(w, s);
+  encode_people(w, s);
+  encode_sales(w, s);
+}
+
+void SnapshotCodec::encode_catalog(ByteWriter& w, const State& s) {
   w.u32(static_cast<uint32_t>(s.concerts_.size()));
   for (const Concert& c : s.concerts_) {
     w.str(c.title);
@@ -46,6 +59,9 @@ void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
       }
     }
   }
+}
+
+void SnapshotCodec::encode_people(ByteWriter& w, const State& s) {
   w.u32(static_cast<uint32_t>(s.users_.size()));
   for (const User& u : s.users_) {
     w.short_str(u.name.view());
@@ -75,6 +91,9 @@ void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
     w.i64(b.second);
     w.u32(b.count);
   }
+}
+
+void SnapshotCodec::encode_sales(ByteWriter& w, const State& s) {
   w.u32(static_cast<uint32_t>(s.reservations_.size()));
   for (const Reservation& r : s.reservations_) {
     w.u32(raw(r.user));
@@ -119,35 +138,32 @@ void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
   });
 }
 
-namespace {
-
-// Counts are checked against the bytes left before anything is allocated.
-class Loader {
- public:
-  explicit Loader(std::span<const uint8_t> bytes) : r_(bytes) {}
-  ByteReader& reader() { return r_; }
-  bool count_fits(uint64_t count, size_t bytes_each) const {
-    return count <= r_.remaining() / bytes_each;
-  }
-
- private:
-  ByteReader r_;
-};
-
-}  // namespace
+// ---- decode ----
 
 std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) {
   State& s = *state;
   BOXOFFICE_ASSERT(s.last_seq_ == 0 && s.concerts_.empty() && s.users_.empty());
-  Loader loader(bytes);
-  ByteReader& r = loader.reader();
+  ByteReader r(bytes);
   if (r.u16() != snapshot_version_current) return "unknown snapshot version";
   const uint64_t digest = r.u64();
   const uint64_t last_seq = r.u64();
   const int64_t last_event_ms = r.i64();
+  s.last_event_ms_ = last_event_ms;  // tokens' soft state starts here
+  for (auto* section : {&decode_catalog, &decode_users, &decode_tokens, &decode_reservations,
+                        &decode_payments, &decode_idempotency}) {
+    std::string error = section(r, s);
+    if (!error.empty()) return error;
+  }
+  if (r.failed()) return "truncated";
+  if (!r.at_end()) return "trailing bytes";
+  s.last_seq_ = last_seq;
+  if (state_digest(s) != digest) return "digest mismatch";
+  return "";
+}
 
-  // Catalog: each concert is created as an event would create it, then its
-  // seats are filled in.
+// Each concert is created as its event would create it; then its seats are
+// filled in.
+std::string SnapshotCodec::decode_catalog(ByteReader& r, State& s) {
   const uint32_t concerts = r.u32();
   if (r.failed() || concerts > limits::concerts_max) return "bad concert count";
   for (uint32_t c = 0; c < concerts; c++) {
@@ -156,40 +172,42 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     created.title.assign(r.str());
     const uint16_t dates = r.u16();
     if (r.failed() || dates == 0 || dates > limits::dates_per_concert_max) return "bad dates";
-    std::vector<std::vector<Seat>> seats(dates);
+    std::vector<Seat> seats;
     for (uint16_t d = 0; d < dates; d++) {
       const int32_t day = r.i32();
       const int64_t price = r.i64();
       const uint32_t total = r.u32();
       if (r.failed() || total < 1 || total > limits::seats_per_date_max ||
-          !loader.count_fits(total, seat_bytes) || price < 0 || price > limits::price_won_max ||
+          !count_fits(r, total, seat_bytes) || price < 0 || price > limits::price_won_max ||
           day < limits::day_min || day > limits::day_max ||
           (d > 0 && created.dates.back().day >= day)) {
         return "bad date in concert " + std::to_string(c + 1);
       }
       created.dates.push_back(DateSpec{day, total, price});
-      seats[d].resize(total);
-      for (Seat& seat : seats[d]) {
-        seat.reservation = ReservationId{r.u32()};
+      for (uint32_t n = 0; n < total; n++) {
+        const auto reservation = ReservationId{r.u32()};
         const uint8_t status = r.u8();
         if (!valid_seat_status(status)) return "bad seat status";
-        seat.status = static_cast<SeatStatus>(status);
+        seats.push_back(Seat{reservation, static_cast<SeatStatus>(status)});
       }
     }
     if (r.failed()) return "truncated catalog";
     const uint32_t first = static_cast<uint32_t>(s.dates_.size());
     s.on(0, created);
-    Concert& concert = s.concerts_.back();
+    std::copy(seats.begin(), seats.end(), s.concerts_.back().seats.begin());
     for (uint16_t d = 0; d < dates; d++) {
       DateEntry& entry = s.dates_[first + d];
-      std::copy(seats[d].begin(), seats[d].end(), concert.seats.begin() + entry.seat_offset);
-      entry.available = 0;
-      for (const Seat& seat : entry.seats) entry.available += seat.status == SeatStatus::available;
+      entry.available = static_cast<uint32_t>(
+          std::count_if(entry.seats.begin(), entry.seats.end(),
+                        [](const Seat& seat) { return seat.status == SeatStatus::available; }));
     }
   }
+  return "";
+}
 
+std::string SnapshotCodec::decode_users(ByteReader& r, State& s) {
   const uint32_t users = r.u32();
-  if (r.failed() || users > limits::users_max || !loader.count_fits(users, user_bytes_min)) {
+  if (r.failed() || users > limits::users_max || !count_fits(r, users, user_bytes_min)) {
     return "bad user count";
   }
   s.users_.resize(users);
@@ -210,9 +228,13 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     u.last_payment = PaymentId{r.u32()};
     if (!s.user_by_name_.emplace(std::string(name), UserId{i + 1}).second) return "duplicate user";
   }
+  return "";
+}
 
+// Tokens, then the line rebuilt from them, then the promotion buckets.
+std::string SnapshotCodec::decode_tokens(ByteReader& r, State& s) {
   const uint64_t tokens = r.u64();
-  if (r.failed() || tokens > limits::tokens_max || !loader.count_fits(tokens, token_bytes)) {
+  if (r.failed() || tokens > limits::tokens_max || !count_fits(r, tokens, token_bytes)) {
     return "bad token count";
   }
   s.tokens_.resize(tokens);
@@ -226,15 +248,14 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     t.expires_ms = r.i64();
     t.ended_ms = r.i64();
     if (r.failed() || !valid_token_status(status) || !valid_token_end(end) || raw(t.user) == 0 ||
-        raw(t.user) > users) {
+        raw(t.user) > s.users_.size()) {
       return "bad token " + std::to_string(i + 1);
     }
     t.status = static_cast<TokenStatus>(status);
     t.end = static_cast<TokenEnd>(end);
-    t.seen_ms = last_event_ms;
+    t.seen_ms = s.last_event_ms_;
     if (t.status == TokenStatus::active) s.active_count_++;
   }
-  // The line: waiting tokens in id order, all within one ring span.
   s.line_head_ = tokens + 1;
   for (uint64_t i = 0; i < tokens; i++) {
     if (s.tokens_[i].status != TokenStatus::waiting) continue;
@@ -242,16 +263,18 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     if (i + 1 - s.line_head_ >= s.fenwick_.span()) return "waiting tokens span more than the ring";
     s.fenwick_.mark(i + 1);
   }
-
   s.first_promotion_s_ = r.i64();
   for (State::PromotionBucket& b : s.promotions_) {
     b.second = r.i64();
     b.count = r.u32();
   }
+  return "";
+}
 
+std::string SnapshotCodec::decode_reservations(ByteReader& r, State& s) {
   const uint32_t reservations = r.u32();
   if (r.failed() || reservations > limits::reservations_max ||
-      !loader.count_fits(reservations, reservation_bytes)) {
+      !count_fits(r, reservations, reservation_bytes)) {
     return "bad reservation count";
   }
   s.reservations_.resize(reservations);
@@ -272,7 +295,7 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     x.refund = RefundId{r.u32()};
     if (r.failed() || !valid_reservation_status(status) || raw(x.date) >= s.dates_.size() ||
         x.seat < 1 || x.seat > s.dates_[raw(x.date)].total() || raw(x.user) == 0 ||
-        raw(x.user) > users) {
+        raw(x.user) > s.users_.size()) {
       return "bad reservation " + std::to_string(i + 1);
     }
     x.status = static_cast<ReservationStatus>(status);
@@ -280,10 +303,12 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
       s.live_reservations_++;
     }
   }
+  return "";
+}
 
+std::string SnapshotCodec::decode_payments(ByteReader& r, State& s) {
   const uint32_t payments = r.u32();
-  if (r.failed() || payments > limits::payments_max ||
-      !loader.count_fits(payments, payment_bytes)) {
+  if (r.failed() || payments > limits::payments_max || !count_fits(r, payments, payment_bytes)) {
     return "bad payment count";
   }
   s.payments_.resize(payments);
@@ -296,7 +321,7 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     p.prev_of_user = PaymentId{r.u32()};
   }
   const uint32_t refunds = r.u32();
-  if (r.failed() || refunds > limits::refunds_max || !loader.count_fits(refunds, refund_bytes)) {
+  if (r.failed() || refunds > limits::refunds_max || !count_fits(r, refunds, refund_bytes)) {
     return "bad refund count";
   }
   s.refunds_.resize(refunds);
@@ -306,9 +331,12 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     f.balance_after = r.i64();
     f.created_ms = r.i64();
   }
+  return "";
+}
 
+std::string SnapshotCodec::decode_idempotency(ByteReader& r, State& s) {
   const uint64_t keys = r.u64();
-  if (r.failed() || !loader.count_fits(keys, idempotent_bytes_min)) return "bad key count";
+  if (r.failed() || !count_fits(r, keys, idempotent_bytes_min)) return "bad key count";
   for (uint64_t i = 0; i < keys; i++) {
     IdempotentKey k;
     k.user = UserId{r.u32()};
@@ -320,7 +348,7 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     e.balance_after = r.i64();
     e.created_ms = r.i64();
     if (r.failed() || !is_valid_idempotency_key(key) || !valid_idempotent_kind(kind) ||
-        raw(k.user) == 0 || raw(k.user) > users) {
+        raw(k.user) == 0 || raw(k.user) > s.users_.size()) {
       return "bad idempotency key";
     }
     k.key = IdempotencyKey::from(key);
@@ -328,11 +356,6 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
     if (!s.idempotent_.emplace(k, e).second) return "duplicate idempotency key";
     s.idempotent_order_.push_back(k);
   }
-  if (r.failed()) return "truncated";
-  if (!r.at_end()) return "trailing bytes";
-  s.last_seq_ = last_seq;
-  s.last_event_ms_ = last_event_ms;
-  if (state_digest(s) != digest) return "digest mismatch";
   return "";
 }
 

@@ -37,6 +37,9 @@ namespace boxoffice {
 
 inline constexpr uint16_t snapshot_version_current = 1;
 
+class ByteReader;
+class ByteWriter;
+
 class SnapshotCodec {
  public:
   // Appends the snapshot of `state` to `out`.
@@ -44,6 +47,18 @@ class SnapshotCodec {
   // Decodes into `*state`, which must be freshly constructed. Returns an
   // empty string on success, else what is wrong.
   static std::string decode(std::span<const uint8_t> bytes, State* state);
+
+ private:
+  static void encode_catalog(ByteWriter& w, const State& s);
+  static void encode_people(ByteWriter& w, const State& s);
+  static void encode_sales(ByteWriter& w, const State& s);
+  // Each decoder returns "" or what is wrong.
+  static std::string decode_catalog(ByteReader& r, State& s);
+  static std::string decode_users(ByteReader& r, State& s);
+  static std::string decode_tokens(ByteReader& r, State& s);
+  static std::string decode_reservations(ByteReader& r, State& s);
+  static std::string decode_payments(ByteReader& r, State& s);
+  static std::string decode_idempotency(ByteReader& r, State& s);
 };
 
 }  // namespace boxoffice
