@@ -52,13 +52,14 @@ int main(int argc, char** argv) {
     total += report.commands;
     std::printf(
         "seed %llu: %llu commands, %llu events, %llu holds, %llu payments, %llu refunds, "
-        "%llu expiries, digest %016llx%s\n",
+        "%llu expiries, %llu crashes, digest %016llx%s\n",
         static_cast<unsigned long long>(seed), static_cast<unsigned long long>(report.commands),
         static_cast<unsigned long long>(report.events),
         static_cast<unsigned long long>(report.holds_ok),
         static_cast<unsigned long long>(report.payments_ok),
         static_cast<unsigned long long>(report.refunds_ok),
         static_cast<unsigned long long>(report.expiries),
+        static_cast<unsigned long long>(report.crashes),
         static_cast<unsigned long long>(report.digest), report.failure ? " FAILED" : "");
     if (verbose) {
       for (int c = 0; c < 32; c++) {

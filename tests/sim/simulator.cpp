@@ -1,6 +1,8 @@
 #include "tests/sim/simulator.hpp"
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/civil_date.hpp"
@@ -40,7 +42,10 @@ constexpr Day start_day = static_cast<Day>(start_ms / limits::ms_per_day);
 class Simulation {
  public:
   explicit Simulation(const SimOptions& options)
-      : options_(options), rng_(options.seed), engine_(random_config(rng_)) {
+      : options_(options),
+        rng_(options.seed),
+        config_(random_config(rng_)),
+        engine_(std::make_unique<Engine>(config_)) {
     users_ = static_cast<uint32_t>(rng_.range(4, 30));
     tokens_.assign(users_, TokenId::none);
     needs_join_.assign(users_, true);
@@ -49,11 +54,19 @@ class Simulation {
 
   SimReport run() {
     create_catalog();
-    for (uint64_t i = 0; i < options_.commands && !report_.failure; i++) {
-      step(i);
+    commit(Fault::none, 0);
+    uint64_t i = 0;
+    while (i < options_.commands && !report_.failure) {
+      const Fault fault = roll_fault();
+      // A torn batch is lost whole: remember the state it started from.
+      const uint64_t before = fault == Fault::torn ? state_digest(engine_->state()) : 0;
+      batch_joins_.clear();
+      const uint64_t batch = rng_.range(1, 32);
+      for (uint64_t k = 0; k < batch && i < options_.commands && !report_.failure; k++) step(i++);
+      commit(fault, before);
     }
     if (!report_.failure) rebuild_and_compare();
-    report_.digest = state_digest(engine_.state());
+    report_.digest = state_digest(engine_->state());
     return report_;
   }
 
@@ -93,14 +106,75 @@ class Simulation {
     index_ = i;
     execute(random_command());
     check(options_.full_check_every != 0 && i % options_.full_check_every == 0);
-    if (i == options_.commands / 2) take_snapshot();
   }
 
-  // A snapshot half way; at the end, snapshot + the events after it must
-  // give the live state.
+  // How a batch's group commit ends: durable and acknowledged; lost whole
+  // (a torn write: the process dies before the batch is durable); or
+  // durable but the process dies before acknowledging it.
+  enum class Fault : uint8_t { none, torn, crash_after_write };
+
+  Fault roll_fault() {
+    if (options_.crash_per_mille == 0) return Fault::none;
+    if (rng_.below(1000) >= options_.crash_per_mille) return Fault::none;
+    return rng_.chance(50) ? Fault::torn : Fault::crash_after_write;
+  }
+
+  void commit(Fault fault, uint64_t digest_before) {
+    if (fault == Fault::torn) {
+      // The batch never reached the log; its replies were never sent, so
+      // the clients never learnt the tokens it issued.
+      ends_.resize(durable_events_);
+      log_.resize(durable_events_ == 0 ? 0 : ends_.back());
+      for (auto it = batch_joins_.rbegin(); it != batch_joins_.rend(); ++it) {
+        tokens_[it->first] = it->second;
+      }
+      return restart(digest_before);
+    }
+    durable_events_ = ends_.size();
+    if (fault == Fault::crash_after_write) return restart(state_digest(engine_->state()));
+    if (ends_.size() - snapshot_events_ >= options_.snapshot_every_events) take_snapshot();
+  }
+
+  // The process died: a new engine recovers from the newest snapshot and the
+  // durable log after it, and must reach the state of the last durable point.
+  void restart(uint64_t expected_digest) {
+    report_.crashes++;
+    auto fresh = std::make_unique<Engine>(config_);
+    size_t from = 0;
+    if (!snapshot_.empty()) {
+      const std::string error = fresh->restore(snapshot_);
+      if (!error.empty()) return fail("snapshot: " + error);
+      from = snapshot_events_;
+    }
+    if (!replay_into(*fresh, from)) return;
+    fresh->begin_serving(now_);
+    if (state_digest(fresh->state()) != expected_digest) {
+      return fail("recovered state differs from the last durable state");
+    }
+    // Deadlines that passed while it was down apply at its first command;
+    // until then the state is as of its last event.
+    check_at(fresh->state().last_event_ms(), true);
+    engine_ = std::move(fresh);
+  }
+
+  bool replay_into(Engine& engine, size_t from) {
+    for (size_t i = from; i < ends_.size(); i++) {
+      const size_t start = i == 0 ? 0 : ends_[i - 1];
+      Event e;
+      if (decode_event(std::span<const uint8_t>(log_.data() + start, ends_[i] - start), &e) !=
+          DecodeError::none) {
+        fail("decode during recovery");
+        return false;
+      }
+      engine.recover(e);
+    }
+    return true;
+  }
+
+  // A snapshot of the durable state, as the snapshot thread writes them.
   void take_snapshot() {
     snapshot_.clear();
-    SnapshotCodec::encode(engine_.state(), snapshot_);
+    SnapshotCodec::encode(engine_->state(), snapshot_);
     snapshot_events_ = ends_.size();
   }
 
@@ -124,7 +198,7 @@ class Simulation {
   uint32_t random_user() { return static_cast<uint32_t>(rng_.below(users_)); }
 
   TokenId token_of(uint32_t u) {
-    if (rng_.chance(2)) return TokenId{rng_.below(engine_.state().token_count() + 3)};
+    if (rng_.chance(2)) return TokenId{rng_.below(engine_->state().token_count() + 3)};
     return tokens_[u];
   }
 
@@ -136,17 +210,17 @@ class Simulation {
   }
 
   ConcertId random_concert_id() {
-    return ConcertId{static_cast<uint32_t>(rng_.below(engine_.state().concert_count() + 1) + 1)};
+    return ConcertId{static_cast<uint32_t>(rng_.below(engine_->state().concert_count() + 1) + 1)};
   }
 
   Day random_day(ConcertId concert) {
-    const Concert* c = engine_.state().concert(concert);
+    const Concert* c = engine_->state().concert(concert);
     if (c == nullptr || rng_.chance(3)) return start_day + static_cast<Day>(rng_.below(10));
-    return engine_.state().dates()[c->first_date + rng_.below(c->date_count)].day;
+    return engine_->state().dates()[c->first_date + rng_.below(c->date_count)].day;
   }
 
   ReservationId random_reservation(uint32_t u) {
-    const State& s = engine_.state();
+    const State& s = engine_->state();
     const std::optional<UserId> user = s.find_user(user_name(u).view());
     if (user.has_value() && s.user(*user).last_reservation != ReservationId::none &&
         rng_.chance(85)) {
@@ -203,7 +277,7 @@ class Simulation {
     }
     if (roll < 935) return GetDates{token, random_concert_id()};
     if (roll < 945) return RejectAfterAuth{token, TokenNeed::active, Code::invalid_request};
-    if (roll < 947 && engine_.state().concert_count() < 6) return CreateConcert{random_concert()};
+    if (roll < 947 && engine_->state().concert_count() < 6) return CreateConcert{random_concert()};
     return Tick{};
   }
 
@@ -215,13 +289,14 @@ class Simulation {
     UserName joined;
     if (is_join) joined = std::get<JoinQueue>(body).user;
     events_.clear();
-    const Result r = engine_.execute(Command{now_ - stamp_back_, std::move(body)}, events_);
+    const Result r = engine_->execute(Command{now_ - stamp_back_, std::move(body)}, events_);
     report_.commands++;
     report_.codes[static_cast<size_t>(r.code)]++;
     record_events();
     if (r.code == Code::token_expired || r.code == Code::unauthorized) needs_join_[actor_] = true;
     if (!r.ok()) return;
     if (is_join) {
+      batch_joins_.emplace_back(user_index(joined), tokens_[user_index(joined)]);
       tokens_[user_index(joined)] = r.token.token;
       needs_join_[user_index(joined)] = false;
     }
@@ -248,31 +323,33 @@ class Simulation {
       (void)start;
       if (std::holds_alternative<HoldExpired>(e.body)) report_.expiries++;
       report_.events++;
-      if (e.time_ms > engine_.now_ms()) fail("event stamped after the engine's clock");
+      if (e.time_ms > engine_->now_ms()) fail("event stamped after the engine's clock");
     }
   }
 
   void expect_seat(ReservationId id, SeatStatus want) {
-    const Reservation* r = engine_.state().reservation(id);
+    const Reservation* r = engine_->state().reservation(id);
     if (r == nullptr) return fail("result names a missing reservation");
-    const Seat& seat = engine_.state().date(r->date).seats[r->seat - 1];
+    const Seat& seat = engine_->state().date(r->date).seats[r->seat - 1];
     if (seat.status != want || seat.reservation != id) fail("seat does not show the result");
   }
 
-  void check(bool full) {
+  void check(bool full) { check_at(engine_->now_ms(), full); }
+
+  void check_at(TimeMs now_ms, bool full) {
     InvariantOptions o;
-    o.now_ms = engine_.now_ms();
-    o.active_limit = engine_.config().active_limit;
+    o.now_ms = now_ms;
+    o.active_limit = engine_->config().active_limit;
     o.full = full;
-    if (const auto v = check_invariants(engine_.state(), o)) fail(*v);
-    const State& s = engine_.state();
-    if (s.waiting_count() > 0 && s.active_count() < engine_.config().active_limit) {
+    if (const auto v = check_invariants(engine_->state(), o)) fail(*v);
+    const State& s = engine_->state();
+    if (s.waiting_count() > 0 && s.active_count() < engine_->config().active_limit) {
       fail("a free active slot while tokens wait");
     }
   }
 
   void rebuild_and_compare() {
-    State rebuilt(engine_.config().queue_span_tokens);
+    State rebuilt(engine_->config().queue_span_tokens);
     size_t start = 0;
     for (size_t i = 0; i < ends_.size(); i++) {
       Event e;
@@ -287,29 +364,21 @@ class Simulation {
       rebuilt.apply(e);
       start = ends_[i];
     }
-    if (state_digest(rebuilt) != state_digest(engine_.state())) {
+    if (state_digest(rebuilt) != state_digest(engine_->state())) {
       fail("state rebuilt from the log has another digest");
     }
     if (!snapshot_.empty()) compare_snapshot_and_tail();
     InvariantOptions o;
-    o.now_ms = engine_.state().last_event_ms();
+    o.now_ms = engine_->state().last_event_ms();
     if (const auto v = check_invariants(rebuilt, o)) fail("rebuilt: " + *v);
   }
 
   void compare_snapshot_and_tail() {
-    Engine restored(engine_.config());
+    Engine restored(engine_->config());
     const std::string error = restored.restore(snapshot_);
     if (!error.empty()) return fail("snapshot: " + error);
-    for (size_t i = snapshot_events_; i < ends_.size(); i++) {
-      const size_t start = i == 0 ? 0 : ends_[i - 1];
-      Event e;
-      if (decode_event(std::span<const uint8_t>(log_.data() + start, ends_[i] - start), &e) !=
-          DecodeError::none) {
-        return fail("decode after snapshot");
-      }
-      restored.recover(e);
-    }
-    if (state_digest(restored.state()) != state_digest(engine_.state())) {
+    if (!replay_into(restored, snapshot_events_)) return;
+    if (state_digest(restored.state()) != state_digest(engine_->state())) {
       fail("snapshot + tail has another digest than the live state");
     }
   }
@@ -326,7 +395,10 @@ class Simulation {
 
   SimOptions options_;
   Rng rng_;
-  Engine engine_;
+  Config config_;
+  std::unique_ptr<Engine> engine_;
+  size_t durable_events_ = 0;
+  std::vector<std::pair<uint32_t, TokenId>> batch_joins_;  // (user, token before) this batch
   uint32_t users_ = 0;
   std::vector<TokenId> tokens_;
   std::vector<bool> needs_join_;  // the user's last request said its token is gone
