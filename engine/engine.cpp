@@ -165,14 +165,18 @@ void Engine::index(const Event& event) {
 // ---- deadlines ----
 
 void Engine::run_due(Out& out, TimeMs t) {
+  if (t >= due_floor_) {
+    while (run_one_due(out, t)) {
+    }
+    forget_idempotent(out, t);
+    due_floor_ = earliest_deadline();
+  }
+  // Slots are handed on as they free up; a free slot with tokens waiting is
+  // left only by a restart with a larger active limit. Deadlines first, so
+  // that events keep their order in time.
   if (state_.active_count() < config_.active_limit && state_.waiting_count() > 0) {
-    admit(out, t);  // only after a restart with a larger active limit
+    admit(out, t);
   }
-  if (t < due_floor_) return;
-  while (run_one_due(out, t)) {
-  }
-  forget_idempotent(out, t);
-  due_floor_ = earliest_deadline();
 }
 
 TimeMs Engine::earliest_deadline() const {

@@ -139,6 +139,7 @@ class Simulation {
   // durable log after it, and must reach the state of the last durable point.
   void restart(uint64_t expected_digest) {
     report_.crashes++;
+    if (rng_.chance(30)) change_flags();
     auto fresh = std::make_unique<Engine>(config_);
     size_t from = 0;
     if (!snapshot_.empty()) {
@@ -169,6 +170,18 @@ class Simulation {
       engine.recover(e);
     }
     return true;
+  }
+
+  // An operator restarts with other flags. Events carry their deadlines, so
+  // recovery is unaffected; deadlines may now arrive out of order, and a
+  // larger active limit admits the next in line at the first command. (A
+  // smaller limit would leave more active tokens than it allows until they
+  // leave, so the simulator only raises it.)
+  void change_flags() {
+    config_.active_limit += static_cast<uint32_t>(rng_.range(0, 3));
+    config_.hold_ttl_ms = rng_.range(1, 30) * 1000;
+    config_.token_ttl_ms = rng_.range(3, 120) * 1000;
+    config_.queue_idle_ms = rng_.range(1, 30) * 1000;
   }
 
   // A snapshot of the durable state, as the snapshot thread writes them.
@@ -321,9 +334,24 @@ class Simulation {
       encode_event(e, log_);
       ends_.push_back(log_.size());
       (void)start;
-      if (std::holds_alternative<HoldExpired>(e.body)) report_.expiries++;
+      check_exact_deadline(e);
       report_.events++;
       if (e.time_ms > engine_->now_ms()) fail("event stamped after the engine's clock");
+    }
+  }
+
+  // Deadlines are exact: an expiry is stamped with its own deadline.
+  void check_exact_deadline(const Event& e) {
+    if (const auto* expired = std::get_if<HoldExpired>(&e.body)) {
+      report_.expiries++;
+      if (e.time_ms != engine_->state().reservation(expired->reservation)->expires_ms) {
+        fail("a hold expired at another instant than its deadline");
+      }
+    } else if (const auto* ended = std::get_if<TokenExpired>(&e.body)) {
+      const Token* t = engine_->state().token(ended->token);
+      if (ended->reason == TokenEnd::window && e.time_ms != t->expires_ms) {
+        fail("an active window ended at another instant than its deadline");
+      }
     }
   }
 
