@@ -220,6 +220,37 @@ class State {
   const RefundRecord& refund(RefundId id) const;
   uint64_t live_reservations() const { return live_reservations_; }
 
+  // A user's reservations, newest first: visit(ReservationId, const Reservation&).
+  template <typename Visit>
+  void for_each_reservation(UserId id, Visit&& visit) const {
+    for (ReservationId r = user(id).last_reservation; r != ReservationId::none;) {
+      const Reservation& res = reservations_[raw(r) - 1];
+      visit(r, res);
+      r = res.prev_of_user;
+    }
+  }
+  // One page of a user's payments, newest first: visit(PaymentId, const
+  // Payment&). REQUIRES: page >= 1, 1 <= limit <= payments_page_limit_max.
+  // A page past the end visits nothing (no overflow for any page).
+  template <typename Visit>
+  void for_each_payment_on_page(UserId id, int64_t page, int64_t limit, Visit&& visit) const {
+    BOXOFFICE_ASSERT(page >= 1 && limit >= 1 && limit <= limits::payments_page_limit_max);
+    const User& u = user(id);
+    if (page - 1 >= (int64_t{u.payment_count} + limit - 1) / limit) return;
+    int64_t skip = (page - 1) * limit;
+    int64_t left = limit;
+    for (PaymentId p = u.last_payment; p != PaymentId::none && left > 0;) {
+      const Payment& pay = payments_[raw(p) - 1];
+      if (skip > 0) {
+        skip--;
+      } else {
+        visit(p, pay);
+        left--;
+      }
+      p = pay.prev_of_user;
+    }
+  }
+
   // Idempotency keys.
   const IdempotentEntry* idempotent(UserId user, const IdempotencyKey& key) const;
   size_t idempotent_count() const { return idempotent_.size(); }

@@ -1,5 +1,7 @@
 #include "tests/sim/simulator.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -282,7 +284,10 @@ class Simulation {
     if (roll < 850) return GetReservation{token, random_reservation(u)};
     if (roll < 870) return ListReservations{token};
     if (roll < 890) return GetBalance{token};
-    if (roll < 905) return ListPayments{token, rng_.range(0, 3), rng_.range(0, 101)};
+    if (roll < 905) {
+      const int64_t page = rng_.chance(5) ? INT64_MAX : rng_.range(0, 3);
+      return ListPayments{token, page, rng_.chance(50) ? rng_.range(1, 3) : rng_.range(0, 101)};
+    }
     if (roll < 925) {
       const ConcertId concert = random_concert_id();
       return GetSeats{token, concert, random_day(concert), static_cast<uint32_t>(rng_.below(32)),
@@ -299,6 +304,7 @@ class Simulation {
     const bool is_hold = std::holds_alternative<HoldSeat>(body);
     const bool is_pay = std::holds_alternative<Pay>(body);
     const bool is_refund = std::holds_alternative<Refund>(body);
+    const bool is_list = std::holds_alternative<ListPayments>(body);
     UserName joined;
     if (is_join) joined = std::get<JoinQueue>(body).user;
     events_.clear();
@@ -322,6 +328,7 @@ class Simulation {
       expect_seat(r.reservation, SeatStatus::sold);
     }
     if (is_refund && !r.replayed) report_.refunds_ok++;
+    if (is_list) check_payment_page(r);
   }
 
   uint32_t user_index(const UserName& name) const {
@@ -338,6 +345,24 @@ class Simulation {
       report_.events++;
       if (e.time_ms > engine_->now_ms()) fail("event stamped after the engine's clock");
     }
+  }
+
+  // A page holds min(limit, what is left) payments, newest first.
+  void check_payment_page(const Result& r) {
+    const State& s = engine_->state();
+    const int64_t count = s.user(r.user).payment_count;
+    const int64_t left =
+        r.page - 1 > count / r.limit ? 0 : std::max<int64_t>(0, count - (r.page - 1) * r.limit);
+    int64_t seen = 0;
+    PaymentId previous = PaymentId::none;
+    s.for_each_payment_on_page(r.user, r.page, r.limit, [&](PaymentId id, const Payment& p) {
+      if (p.user != r.user) fail("a payment page shows another user's payment");
+      if (previous != PaymentId::none && raw(id) >= raw(previous))
+        fail("payments not newest first");
+      previous = id;
+      seen++;
+    });
+    if (seen != std::min(left, r.limit)) fail("a payment page has the wrong number of payments");
   }
 
   // Deadlines are exact: an expiry is stamped with its own deadline.
