@@ -17,6 +17,21 @@ TEST_CASE("format_instant writes RFC 3339 UTC with milliseconds") {
         "2027-01-01T19:05:07.042Z");
 }
 
+TEST_CASE("parse_instant reads RFC 3339 and refuses anything else") {
+  CHECK(parse_instant("2027-01-01T00:00:00Z") == t0);
+  CHECK(parse_instant("2027-01-01T00:00:00.5Z") == t0 + 500);
+  CHECK(parse_instant("2027-01-01T19:05:07.042Z") == t0 + 19 * 3600000 + 5 * 60000 + 7042);
+  CHECK(parse_instant("2027-01-01T19:05:07.0429Z") == t0 + 19 * 3600000 + 5 * 60000 + 7042);
+  CHECK(parse_instant("2027-01-01T09:00:00+09:00") == t0);
+  CHECK(parse_instant("2026-12-31T23:00:00-01:00") == t0);
+  CHECK(parse_instant(format_instant(t0 + 123456789)) == t0 + 123456789);
+  for (const char* bad : {"", "2027-01-01", "2027-01-01T00:00:00", "2027-02-30T00:00:00Z",
+                          "2027-01-01T24:00:00Z", "2027-01-01T00:00:00.Z", "2027-01-01 00:00:00Z",
+                          "2027-01-01T00:00:00Zjunk", "2027-01-01T00:00:00+0900"}) {
+    CHECK_MESSAGE(!parse_instant(bad).has_value(), bad);
+  }
+}
+
 struct Fixture {
   Engine engine{Config{}};
   std::vector<Event> events;

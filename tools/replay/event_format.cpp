@@ -162,6 +162,59 @@ std::string format_instant(TimeMs ms) {
   return buf;
 }
 
+namespace {
+
+bool digits(std::string_view s, size_t at, size_t n, int64_t* out) {
+  if (at + n > s.size()) return false;
+  int64_t v = 0;
+  for (size_t i = at; i < at + n; i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::optional<TimeMs> parse_instant(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)
+  if (s.size() < 20) return std::nullopt;
+  const std::optional<int32_t> day = parse_day(s.substr(0, 10));
+  int64_t h = 0, m = 0, sec = 0;
+  if (!day.has_value() || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, &h) || s[13] != ':' ||
+      !digits(s, 14, 2, &m) || s[16] != ':' || !digits(s, 17, 2, &sec) || h > 23 || m > 59 ||
+      sec > 59) {
+    return std::nullopt;
+  }
+  size_t at = 19;
+  int64_t ms = 0;
+  if (at < s.size() && s[at] == '.') {
+    size_t n = 0;
+    for (at++; at < s.size() && s[at] >= '0' && s[at] <= '9'; at++, n++) {
+      if (n < 3) ms = ms * 10 + (s[at] - '0');
+    }
+    if (n == 0) return std::nullopt;
+    for (; n < 3; n++) ms *= 10;
+  }
+  int64_t offset_min = 0;
+  if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+    at++;
+  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    int64_t oh = 0, om = 0;
+    if (!digits(s, at + 1, 2, &oh) || at + 3 >= s.size() || s[at + 3] != ':' ||
+        !digits(s, at + 4, 2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_min = (s[at] == '+' ? 1 : -1) * (oh * 60 + om);
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != s.size()) return std::nullopt;
+  return *day * limits::ms_per_day + ((h * 60 + m - offset_min) * 60 + sec) * 1000 + ms;
+}
+
 Subject subject(const State& s, const Event& event) {
   return std::visit(
       [&s](const auto& e) -> Subject {

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/event.hpp"
 #include "engine/state.hpp"
@@ -34,5 +36,10 @@ std::string event_line(uint64_t seq, const Event& event, const State& state);
 
 // RFC 3339 UTC with milliseconds: 2026-12-24T19:00:00.000Z
 std::string format_instant(TimeMs ms);
+
+// Parses an RFC 3339 instant in UTC ("Z"), with or without fractional
+// seconds (milliseconds kept, finer digits dropped), or an offset such as
+// "+09:00". Returns nullopt for anything else.
+std::optional<TimeMs> parse_instant(std::string_view s);
 
 }  // namespace boxoffice::replay
