@@ -158,6 +158,8 @@ class State {
   // Soft state: a waiting token showed activity at `now_ms`.
   void touch_token(TokenId token, TimeMs now_ms);
 
+  uint64_t queue_span_tokens() const { return fenwick_.span(); }
+
   // Sequence number of the last applied event (0: none) and its instant.
   uint64_t last_seq() const { return last_seq_; }
   TimeMs last_event_ms() const { return last_event_ms_; }
