@@ -6,6 +6,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/event_codec.hpp"
+#include "tests/support/splitmix.hpp"
 
 namespace boxoffice::bench {
 
@@ -17,19 +18,14 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Uniform draws below n, for n far below 2^32.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>(next() % n); }
+  explicit Rng(uint64_t seed) : mix_(seed) {}
+  uint32_t below(uint32_t n) { return static_cast<uint32_t>(mix_.below(n)); }
 
  private:
-  uint64_t s_;
+  test::SplitMix mix_;
 };
 
 constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z

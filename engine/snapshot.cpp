@@ -35,7 +35,16 @@ bool count_fits(const ByteReader& r, uint64_t count, size_t bytes_each) {
 void SnapshotCodec::encode(const State& s, std::vector<uint8_t>& out) {
   ByteWriter w(out);
   w.u16(snapshot_version_current);
-  w.u64(state_digest(s));
+  const size_t digest_at = out.size();
+  w.u64(0);
+  const size_t body_at = out.size();
+  encode_body(s, out);
+  const uint64_t digest = digest_bytes(std::span<const uint8_t>(out).subspan(body_at));
+  for (size_t i = 0; i < 8; i++) out[digest_at + i] = static_cast<uint8_t>(digest >> (8 * i));
+}
+
+void SnapshotCodec::encode_body(const State& s, std::vector<uint8_t>& out) {
+  ByteWriter w(out);
   w.u64(s.last_seq_);
   w.i64(s.last_event_ms_);
   encode_catalog(w, s);
@@ -146,6 +155,10 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
   ByteReader r(bytes);
   if (r.u16() != snapshot_version_current) return "unknown snapshot version";
   const uint64_t digest = r.u64();
+  if (r.failed()) return "truncated";
+  // The body is canonical: the stored digest must be the hash of its bytes,
+  // and (checked at the end) of the state decoded from them.
+  if (digest_bytes(bytes.subspan(10)) != digest) return "digest mismatch";
   const uint64_t last_seq = r.u64();
   const int64_t last_event_ms = r.i64();
   s.last_event_ms_ = last_event_ms;  // tokens' soft state starts here

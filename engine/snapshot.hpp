@@ -1,8 +1,8 @@
 // The snapshot format: the whole durable state as of one sequence number.
 //
-//   snapshot    := version: u16 (1)  digest: u64  last_seq: u64  last_event_ms: i64
-//                  concerts  users  tokens  promotions  reservations
-//                  payments  refunds  idempotency
+//   snapshot    := version: u16 (1)  digest: u64  body
+//   body        := last_seq: u64  last_event_ms: i64  concerts  users  tokens
+//                  promotions  reservations  payments  refunds  idempotency
 //   concerts    := count: u32  (title: string  dates: u16
 //                  (day: i32  price: i64  seats: u32  (reservation: u32  status:
 //                  u8)[seats])[dates])[count]
@@ -19,11 +19,13 @@
 //   i64)[count] idempotency := count: u64  (user: u32  key: short  fingerprint: u64  kind: u8
 //                  id: u64  balance_after created: i64)[count]      in first-use order
 //
-// Integers are little-endian (byte_io.hpp). The decoder checks every count
-// against the bytes left and every enum against its range, rebuilds the
-// derived indexes (names, the line, day tables), then recomputes the digest
-// and refuses the snapshot unless it equals the stored one. The storage
-// layer wraps the bytes in a checksummed envelope.
+// Integers are little-endian (byte_io.hpp). The body is the canonical
+// encoding of the durable state, and the state's digest is a hash of it
+// (digest.hpp), so the digest covers exactly what a snapshot keeps. The
+// decoder checks every count against the bytes left and every enum against
+// its range, rebuilds the derived indexes (names, the line, day tables), then
+// recomputes the digest and refuses the snapshot unless it equals the stored
+// one. The storage layer wraps the bytes in a checksummed envelope.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +46,8 @@ class SnapshotCodec {
  public:
   // Appends the snapshot of `state` to `out`.
   static void encode(const State& state, std::vector<uint8_t>& out);
+  // Appends only the body: the canonical encoding of the durable state.
+  static void encode_body(const State& state, std::vector<uint8_t>& out);
   // Decodes into `*state`, which must be freshly constructed. Returns an
   // empty string on success, else what is wrong.
   static std::string decode(std::span<const uint8_t> bytes, State* state);

@@ -13,30 +13,13 @@
 #include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
 #include "engine/snapshot.hpp"
+#include "tests/support/splitmix.hpp"
 
 namespace boxoffice::sim {
 
 namespace {
 
-// splitmix64: small, fast and identical on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  int64_t range(int64_t lo, int64_t hi) {  // inclusive
-    return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1)));
-  }
-  bool chance(uint32_t percent) { return below(100) < percent; }
-
- private:
-  uint64_t s_;
-};
+using Rng = test::SplitMix;
 
 constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z
 constexpr Day start_day = static_cast<Day>(start_ms / limits::ms_per_day);
