@@ -259,6 +259,50 @@ TEST_CASE("An engine recovered from the events has the digest and decides the sa
   CHECK(state_digest(recovered.state()) == state_digest(live.engine.state()));
 }
 
+TEST_CASE(
+    "Restart: waiting tokens get a fresh idle window; a larger limit admits after deadlines") {
+  Config before = small_config();
+  before.active_limit = 1;
+  EngineFixture live(before);  // holds 30 s, windows 60 s, idle 20 s
+  const ConcertId gala = live.create_concert({{d1, 4, 1000}});
+  const TokenId a = live.join_active("a");
+  const TokenId b = live.join_waiting("b");  // idle at 20 s
+  live.advance(1 * sec);
+  const TokenId c = live.join_waiting("c");           // idle at 21 s
+  const ReservationId r = live.hold(a, gala, d1, 1);  // until 31 s
+
+  // Down until t0 + 40 s; back with room for three.
+  Config after = before;
+  after.active_limit = 3;
+  Engine restarted(after);
+  for (const std::vector<uint8_t>& bytes : live.log) {
+    Event e;
+    REQUIRE(decode_event(bytes, &e) == DecodeError::none);
+    restarted.recover(e);
+  }
+  restarted.begin_serving(t0 + 40 * sec);
+  CHECK(restarted.token_view(b).expires_ms == t0 + 60 * sec);
+
+  std::vector<Event> events;
+  const Result tick = restarted.execute(Command{t0 + 40 * sec, Tick{}}, events);
+  CHECK(tick.code == Code::ok);
+  // The hold's deadline first, stamped with itself; then the free slots go
+  // to b and c (not dropped: their idle windows restarted at 40 s).
+  REQUIRE(events.size() == 3);
+  CHECK(std::get<HoldExpired>(events[0].body).reservation == r);
+  CHECK(events[0].time_ms == t0 + 31 * sec);
+  CHECK(std::get<TokenActivated>(events[1].body).token == b);
+  CHECK(std::get<TokenActivated>(events[2].body).token == c);
+  for (size_t i = 1; i < 3; i++) {
+    CHECK(events[i].time_ms == t0 + 40 * sec);
+    CHECK(std::get<TokenActivated>(events[i].body).expires_ms == t0 + 100 * sec);
+  }
+  InvariantOptions options;
+  options.now_ms = restarted.now_ms();
+  options.active_limit = after.active_limit;
+  CHECK_FALSE(check_invariants(restarted.state(), options).has_value());
+}
+
 TEST_CASE("Replay: a different history gives a different digest") {
   EngineFixture one;
   EngineFixture other;
