@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "tests/engine/engine_fixture.hpp"
+#include "tests/support/splitmix.hpp"
 
 namespace boxoffice::test {
 namespace {
@@ -137,6 +139,37 @@ TEST_CASE("CreateConcert: dates range over 1970-01-01 to 9999-12-31") {
   CHECK(f.state().find_date(edges.concert, limits::day_min).has_value());
   CHECK(f.state().find_date(edges.concert, limits::day_max).has_value());
   CHECK(day("9999-12-31") == limits::day_max);
+}
+
+TEST_CASE("A concert's dates are found, and only they, whether its days are dense or sparse") {
+  // Dense dates get a day table, sparse ones a binary search (state.hpp).
+  SplitMix rng(3);
+  EngineFixture f;
+  for (const int64_t gap_max : {int64_t{1}, int64_t{3}, int64_t{40}, int64_t{400}}) {
+    for (const size_t count : {size_t{1}, size_t{2}, size_t{7}, size_t{300}}) {
+      CAPTURE(gap_max);
+      CAPTURE(count);
+      std::set<Day> days;
+      Day next = d1;
+      while (days.size() < count) {
+        days.insert(next);
+        next += static_cast<Day>(rng.range(1, gap_max));
+      }
+      std::vector<NewDate> dates;
+      for (const Day d : days) dates.push_back(NewDate{d, 1, 0});
+      const Result r = create(f, "Dates", dates);
+      REQUIRE(r.code == Code::ok);
+      for (Day d = d1 - 5; d <= *days.rbegin() + 5; d++) {
+        const std::optional<DateRef> found = f.state().find_date(r.concert, d);
+        REQUIRE(found.has_value() == (days.count(d) == 1));
+        if (found.has_value()) {
+          CHECK(f.state().date(*found).day == d);
+          CHECK(f.state().date(*found).concert == r.concert);
+        }
+      }
+    }
+  }
+  CHECK_FALSE(f.state().find_date(ConcertId{99}, d1).has_value());
 }
 
 }  // namespace
