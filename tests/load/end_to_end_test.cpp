@@ -132,12 +132,12 @@ void wait_healthy(pid_t pid, uint16_t port, const std::string& log) {
 }
 
 struct NullServer {
-  NullServer() {
+  explicit NullServer(int stall_ms = 0) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     log =
         (fs::temp_directory_path() / ("null-server-" + std::to_string(getpid()) + ".log")).string();
-    pid = spawn({BOXOFFICE_NULL_SERVER_PATH, "0"}, fds[1], log);
+    pid = spawn({BOXOFFICE_NULL_SERVER_PATH, "0", std::to_string(stall_ms)}, fds[1], log);
     close(fds[1]);
     char line[64] = {};
     size_t used = 0;
@@ -176,6 +176,22 @@ TEST_CASE("null: open loop keeps its schedule") {
                              " --duration 2 --warmup 0 --connections 4 --rate 2000 --json");
   CHECK_MESSAGE(o.exit_code == 0, o.out);
   CHECK(number(o.out, "requests_per_s") == doctest::Approx(2000).epsilon(0.05));
+}
+
+TEST_CASE("null: a server pause shows in open-loop percentiles, not only in the max") {
+  NullServer server(200);  // 200 ms without an answer, once a second
+  const std::string base = "--scenario ping --port " + std::to_string(server.port) +
+                           " --duration 3 --warmup 0 --connections 4 --json ";
+  const Outcome open = run_load(base + "--rate 1000");
+  CHECK_MESSAGE(open.exit_code == 0, open.out);
+  // About a sixth of the requests were due during a pause: they waited up to 200 ms.
+  CHECK(number(open.out, "p99_ms") > 100);
+  CHECK(number(open.out, "p90_ms") > 10);
+  const Outcome closed = run_load(base);
+  CHECK_MESSAGE(closed.exit_code == 0, closed.out);
+  // Closed loop: only the 4 requests in flight per pause wait; percentiles hide it.
+  CHECK(number(closed.out, "max_ms") > 100);
+  CHECK(number(closed.out, "p99_ms") < 50);
 }
 
 TEST_CASE("null: nobody listening is a clean error, not a hang") {

@@ -3,7 +3,10 @@
 // request (pipelined or not) gets the same 200 with {"status":"ok","lastSeq":0},
 // so boxoffice-load's probe of /healthz passes and its ping scenario runs.
 //
-// Usage: boxoffice-null-server [PORT]   (default 0: any free port)
+// Usage: boxoffice-null-server [PORT [STALL_MS]]
+//   PORT      default 0: any free port
+//   STALL_MS  once a second, stop answering for this long (default 0), like a
+//             pause of the whole server: what an open-loop client must see
 // Prints "listening on 127.0.0.1:PORT" once it accepts connections; SIGTERM or
 // SIGINT stops it.
 #include <arpa/inet.h>
@@ -16,11 +19,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 namespace {
@@ -122,10 +127,12 @@ int listen_on(uint16_t port) {
 
 int main(int argc, char** argv) {
   const long port = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 0;
-  if (argc > 2 || port < 0 || port > 65535) {
-    std::fprintf(stderr, "usage: boxoffice-null-server [PORT]\n");
+  const long stall_ms = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 0;
+  if (argc > 3 || port < 0 || port > 65535 || stall_ms < 0 || stall_ms >= 1000) {
+    std::fprintf(stderr, "usage: boxoffice-null-server [PORT [STALL_MS]]\n");
     return 2;
   }
+  auto last_stall = std::chrono::steady_clock::now();
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);
@@ -138,6 +145,10 @@ int main(int argc, char** argv) {
   std::unordered_map<int, Client> clients;
   epoll_event events[events_max];
   while (!stop_requested) {
+    if (stall_ms > 0 && std::chrono::steady_clock::now() - last_stall >= std::chrono::seconds(1)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms));
+      last_stall = std::chrono::steady_clock::now();
+    }
     const int n = epoll_wait(poller, events, events_max, 200);
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
