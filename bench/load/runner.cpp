@@ -266,10 +266,12 @@ void Run::make_sessions(uint32_t users, const std::string& prefix) {
   for (uint32_t i = 0; i < users; ++i) sessions_[i].user_id = fmt::format("{}-u{}", prefix, i);
 }
 
-// Brings every user to active (queue-poll: into the line) and charges it.
+// Brings every user into the line (hold-storm, mixed: to active) and charges it.
 void Run::join_users() {
-  const bool wait_active = o_.scenario != Scenario::queue_poll;
-  const int64_t charge = wait_active ? std::min(o_.price, price_max) : 0;
+  // hold-storm and mixed users never give their slot up, so they must all be
+  // active before the storm; purchase users wait their turn during the run.
+  const bool wait_active = o_.scenario == Scenario::hold_storm || o_.scenario == Scenario::mixed;
+  const int64_t charge = o_.scenario == Scenario::queue_poll ? 0 : o_.price;
   std::vector<std::unique_ptr<Agent>> agents;
   for (size_t i = 0; i < sessions_.size(); ++i) {
     agents.push_back(std::make_unique<JoinAgent>(context_of(i), sessions_[i], wait_active, charge));
