@@ -1,0 +1,750 @@
+#include "storage/event_log.hpp"
+
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdarg>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+
+#include "engine/assert.hpp"
+#include "storage/log_format.hpp"
+
+namespace boxoffice::storage {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace rdb = rocksdb;
+using Code = Status::Code;
+
+// Tuning, for an append-only log of small values under monotonic keys.
+//
+// - The WAL is on, flushed to the file on every write (manual_wal_flush off)
+//   and synced when EventLogOptions::fsync is set: one sync per append.
+// - wal_recovery_mode = kPointInTimeRecovery: a torn last write (a crash
+//   mid-sync) is dropped and the log opens at the last complete batch.
+//   Note what that mode also means: damage in the middle of the live WAL
+//   (media corruption, not a torn write) stops recovery before it, silently.
+//   kTolerateCorruptedTailRecords would refuse to open instead, but it
+//   also refuses some tails that a crash can leave; the brief for this log
+//   chose the former. Once flushed, events live in table files whose
+//   block checksums read() checks (a failure there is refused, by seq).
+//   track_and_verify_wals_in_manifest stays off: RocksDB 7.8 still had
+//   false "missing WAL" alarms with it.
+// - Checksums: table blocks carry XXH3 checksums (RocksDB's default,
+//   stated explicitly) and every read verifies them; paranoid_checks on.
+// - Events: 64 MiB write buffers (up to 4, so a flush never stalls appends),
+//   64 KiB blocks for sequential scans, no filter (no point lookups), LZ4 when
+//   the library has it. Keys only grow, so a new table file never overlaps an
+//   older one and level compaction moves files down without rewriting them
+//   (trivial moves): no compaction churn. Dynamic level sizes put them on the
+//   last level directly.
+// - max_total_wal_size bounds the WALs kept alive by the rarely written
+//   snapshots and meta families (RocksDB flushes those to release old WALs),
+//   which also bounds the WAL replayed at open.
+constexpr size_t events_write_buffer_bytes = size_t{64} << 20;
+constexpr int events_write_buffers_max = 4;
+constexpr size_t events_block_bytes = size_t{64} << 10;
+constexpr size_t snapshots_write_buffer_bytes = size_t{16} << 20;
+constexpr size_t small_write_buffer_bytes = size_t{1} << 20;
+constexpr uint64_t wal_bytes_max = uint64_t{256} << 20;
+constexpr size_t info_log_files_kept_max = 4;
+constexpr int background_jobs_max = 2;
+// A read of at least this many events is a scan: large readahead, and its
+// blocks are not cached (they would only evict hotter ones).
+constexpr uint64_t scan_events_min = 4096;
+constexpr size_t scan_readahead_bytes = size_t{4} << 20;
+
+// Discards RocksDB's info log. A read-only instance would otherwise open its
+// own LOG in the data directory, renaming the writer's.
+class NullLogger : public rdb::Logger {
+ public:
+  using rdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+Status from_rocksdb(const rdb::Status& rs, const std::string& context) {
+  Code code = Code::io_error;
+  if (rs.IsCorruption()) {
+    code = Code::corruption;
+  } else if (rs.IsNotFound()) {
+    code = Code::not_found;
+  } else if (rs.IsInvalidArgument() || rs.IsNotSupported()) {
+    code = Code::invalid_argument;
+  } else if (rs.IsBusy() || rs.IsTryAgain() || rs.IsTimedOut()) {
+    code = Code::busy;
+  }
+  return Status::error(code, context + ": " + rs.ToString());
+}
+
+rdb::Slice slice(std::span<const uint8_t> bytes) {
+  return rdb::Slice(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+std::span<const uint8_t> span(const rdb::Slice& s) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+std::string seq_text(uint64_t seq) { return std::to_string(seq); }
+
+rdb::CompressionType fast_compression() {
+  const std::vector<rdb::CompressionType> supported = rdb::GetSupportedCompressions();
+  const bool lz4 =
+      std::find(supported.begin(), supported.end(), rdb::kLZ4Compression) != supported.end();
+  return lz4 ? rdb::kLZ4Compression : rdb::kNoCompression;
+}
+
+rdb::ColumnFamilyOptions family_options(std::string_view name) {
+  rdb::ColumnFamilyOptions o;
+  rdb::BlockBasedTableOptions table;
+  table.checksum = rdb::kXXH3;
+  o.compression = fast_compression();
+  o.bottommost_compression = rdb::kDisableCompressionOption;  // the same on every level
+  if (name == family_events) {
+    o.write_buffer_size = events_write_buffer_bytes;
+    o.max_write_buffer_number = events_write_buffers_max;
+    o.level_compaction_dynamic_level_bytes = true;
+    table.block_size = events_block_bytes;
+  } else if (name == family_snapshots) {
+    o.write_buffer_size = snapshots_write_buffer_bytes;
+  } else {
+    o.write_buffer_size = small_write_buffer_bytes;
+  }
+  o.table_factory.reset(rdb::NewBlockBasedTableFactory(table));
+  return o;
+}
+
+rdb::DBOptions db_options(const EventLogOptions& options) {
+  rdb::DBOptions o;
+  const bool writable = options.mode == OpenMode::read_write;
+  o.create_if_missing = writable;
+  o.create_missing_column_families = writable;
+  o.paranoid_checks = true;
+  o.wal_recovery_mode = rdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.manual_wal_flush = false;
+  o.max_open_files = -1;  // required by secondary mode; table files stay open
+  o.max_total_wal_size = wal_bytes_max;
+  o.keep_log_file_num = info_log_files_kept_max;
+  o.max_background_jobs = background_jobs_max;
+  if (options.mode == OpenMode::read_only) o.info_log = std::make_shared<NullLogger>();
+  return o;
+}
+
+bool is_known_family(const std::string& name) {
+  return name == rdb::kDefaultColumnFamilyName || name == family_events ||
+         name == family_snapshots || name == family_meta;
+}
+
+// Whether `dir` holds a database, may get a new one (*fresh), or neither.
+Status probe_dir(const EventLogOptions& options, bool* fresh) {
+  const bool writable = options.mode == OpenMode::read_write;
+  const std::string& dir = options.dir;
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::error(Code::io_error, "cannot inspect " + dir + ": " + ec.message());
+  }
+  if (!fs::exists(st)) {
+    if (!writable) return Status::error(Code::not_found, "no data directory at " + dir);
+    fs::create_directories(dir, ec);
+    if (ec) return Status::error(Code::io_error, "cannot create " + dir + ": " + ec.message());
+    *fresh = true;
+    return Status::ok();
+  }
+  if (!fs::is_directory(st)) {
+    return Status::error(Code::invalid_argument, dir + " is not a directory");
+  }
+  if (fs::exists(fs::path(dir) / "CURRENT", ec)) {
+    *fresh = false;
+    return Status::ok();
+  }
+  if (!writable) {
+    return Status::error(Code::unsupported_format,
+                         dir + " is not a boxoffice data directory (no database in it)");
+  }
+  if (!fs::is_empty(dir, ec) || ec) {
+    return Status::error(Code::unsupported_format,
+                         dir +
+                             " is not empty and not a boxoffice data directory; "
+                             "refusing to create a log there");
+  }
+  *fresh = true;
+  return Status::ok();
+}
+
+Status list_families(const std::string& dir, std::vector<std::string>* families) {
+  const rdb::Status rs = rdb::DB::ListColumnFamilies(rdb::DBOptions(), dir, families);
+  if (!rs.ok()) return from_rocksdb(rs, dir + ": cannot read the database's column families");
+  for (std::string_view required : {family_events, family_snapshots, family_meta}) {
+    if (std::find(families->begin(), families->end(), required) == families->end()) {
+      std::string names;
+      for (const std::string& f : *families) names += (names.empty() ? "" : ", ") + f;
+      return Status::error(Code::unsupported_format,
+                           dir +
+                               " is a RocksDB database but not a boxoffice data directory "
+                               "(column families: " +
+                               names + ")");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+struct EventLog::Impl {
+  EventLogOptions options;
+  rdb::DB* db = nullptr;
+  std::vector<rdb::ColumnFamilyHandle*> handles;  // every family opened
+  rdb::ColumnFamilyHandle* events = nullptr;
+  rdb::ColumnFamilyHandle* snapshots = nullptr;
+  rdb::ColumnFamilyHandle* meta = nullptr;
+
+  std::atomic<uint64_t> last_seq{0};
+  rdb::WriteBatch append_batch;  // reused by append(): warmed, it allocates nothing
+
+  std::atomic<bool> failed{false};
+  std::atomic<bool> fail_next_write{false};
+  mutable std::mutex error_mutex;
+  Status error;  // the first failed write; guarded by error_mutex
+
+  std::mutex snapshot_mutex;         // serializes put_snapshot
+  bool snapshot_seqs_known = false;  // guarded by snapshot_mutex
+  std::vector<uint64_t> snapshot_seqs;
+
+  ~Impl() { (void)close(); }
+
+  // A writer flushes its memtables first, so that the next open has no WAL
+  // to replay (RocksDB itself flushes at close only when the WAL is off).
+  Status close() {
+    if (db == nullptr) return Status::ok();
+    rdb::Status flushed;
+    if (options.mode == OpenMode::read_write && !failed.load()) {
+      rdb::FlushOptions fo;
+      fo.wait = true;
+      flushed = db->Flush(fo, {events, snapshots, meta});
+    }
+    for (rdb::ColumnFamilyHandle* h : handles) (void)db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    events = snapshots = meta = nullptr;
+    rdb::Status closed = db->Close();
+    delete db;
+    db = nullptr;
+    if (!flushed.ok()) return from_rocksdb(flushed, options.dir + ": flushing at close");
+    if (!closed.ok() && !closed.IsNotSupported()) {
+      return from_rocksdb(closed, options.dir + ": close");
+    }
+    return Status::ok();
+  }
+
+  Status sticky_error() const {
+    if (!failed.load(std::memory_order_acquire)) return Status::ok();
+    std::lock_guard lock(error_mutex);
+    return error;
+  }
+
+  Status require_writable(const char* what) const {
+    if (options.mode == OpenMode::read_write) return Status::ok();
+    return Status::error(Code::invalid_argument,
+                         std::string(what) + ": " + options.dir + " is open for reading only");
+  }
+
+  // Every write goes through here: the first failure is kept and returned by
+  // every later write.
+  Status write(bool sync, rdb::WriteBatch* batch, const char* what) {
+    if (Status s = sticky_error(); !s.is_ok()) return s;
+    rdb::WriteOptions wo;
+    wo.sync = sync;
+    const rdb::Status rs = fail_next_write.exchange(false)
+                               ? rdb::Status::IOError("injected by fail_next_write_for_test")
+                               : db->Write(wo, batch);
+    if (rs.ok()) return Status::ok();
+    Status s =
+        from_rocksdb(rs, options.dir + ": " + what + " failed; the log accepts no more writes");
+    std::lock_guard lock(error_mutex);
+    if (!failed.load(std::memory_order_relaxed)) {
+      error = std::move(s);
+      failed.store(true, std::memory_order_release);
+    }
+    return error;
+  }
+
+  Status open_db(const std::vector<std::string>& families);
+  Status check_format(bool fresh);
+  Status family_is_empty(rdb::ColumnFamilyHandle* family, bool* empty) const;
+  Status recover_last_seq();
+  Status load_snapshot_seqs();
+};
+
+Status EventLog::Impl::open_db(const std::vector<std::string>& families) {
+  std::vector<rdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families) {
+    descriptors.emplace_back(
+        name, is_known_family(name) ? family_options(name) : rdb::ColumnFamilyOptions());
+  }
+  const rdb::DBOptions o = db_options(options);
+  rdb::Status rs;
+  switch (options.mode) {
+    case OpenMode::read_write:
+      rs = rdb::DB::Open(o, options.dir, descriptors, &handles, &db);
+      break;
+    case OpenMode::read_only:
+      rs = rdb::DB::OpenForReadOnly(o, options.dir, descriptors, &handles, &db);
+      break;
+    case OpenMode::secondary:
+      rs = rdb::DB::OpenAsSecondary(o, options.dir, options.secondary_dir, descriptors, &handles,
+                                    &db);
+      break;
+  }
+  if (!rs.ok()) {
+    db = nullptr;
+    handles.clear();
+    if (rs.IsIOError() && rs.ToString().find("lock") != std::string::npos) {
+      return Status::error(Code::busy,
+                           options.dir + " is in use by another process (" + rs.ToString() + ")");
+    }
+    return from_rocksdb(rs, options.dir + ": cannot open the database");
+  }
+  BOXOFFICE_ASSERT(handles.size() == families.size());
+  for (rdb::ColumnFamilyHandle* h : handles) {
+    if (h->GetName() == family_events) events = h;
+    if (h->GetName() == family_snapshots) snapshots = h;
+    if (h->GetName() == family_meta) meta = h;
+  }
+  BOXOFFICE_ASSERT(events != nullptr && snapshots != nullptr && meta != nullptr);
+  return Status::ok();
+}
+
+Status EventLog::Impl::family_is_empty(rdb::ColumnFamilyHandle* family, bool* empty) const {
+  std::unique_ptr<rdb::Iterator> it(db->NewIterator(rdb::ReadOptions(), family));
+  it->SeekToFirst();
+  if (!it->status().ok()) return from_rocksdb(it->status(), options.dir + ": cannot read");
+  *empty = !it->Valid();
+  return Status::ok();
+}
+
+// Checks the format version; writes it into a new directory (or one whose
+// creation was interrupted before it was written: everything still empty).
+Status EventLog::Impl::check_format(bool fresh) {
+  std::string value;
+  const rdb::Status rs =
+      db->Get(rdb::ReadOptions(), meta, rdb::Slice(meta_key_format_version), &value);
+  if (rs.IsNotFound()) {
+    bool empty = fresh;
+    if (!fresh && options.mode == OpenMode::read_write) {
+      empty = true;
+      for (rdb::ColumnFamilyHandle* family : {events, snapshots, meta}) {
+        bool family_empty = false;
+        if (Status s = family_is_empty(family, &family_empty); !s.is_ok()) return s;
+        empty = empty && family_empty;
+      }
+    }
+    if (!empty) {
+      return Status::error(Code::unsupported_format,
+                           options.dir +
+                               " has no boxoffice format version: it is not a "
+                               "boxoffice data directory");
+    }
+    const auto version = encode_format_version(format_version_current);
+    rdb::WriteBatch batch;
+    const rdb::Status put = batch.Put(meta, rdb::Slice(meta_key_format_version), slice(version));
+    BOXOFFICE_ASSERT(put.ok());
+    return write(true, &batch, "writing the format version");
+  }
+  if (!rs.ok()) return from_rocksdb(rs, options.dir + ": cannot read the format version");
+  uint32_t version = 0;
+  if (!decode_format_version(span(rdb::Slice(value)), &version)) {
+    return Status::error(Code::unsupported_format, options.dir +
+                                                       " has an unreadable format version (" +
+                                                       std::to_string(value.size()) + " bytes)");
+  }
+  if (version != format_version_current) {
+    return Status::error(
+        Code::unsupported_format,
+        options.dir + " has format version " + std::to_string(version) +
+            "; this build reads format version " + std::to_string(format_version_current) +
+            (version > format_version_current ? " only (the directory was written by a newer "
+                                                "boxoffice)"
+                                              : " only"));
+  }
+  for (rdb::ColumnFamilyHandle* h : handles) {
+    if (!is_known_family(h->GetName())) {
+      return Status::error(Code::unsupported_format,
+                           options.dir + " has an unknown column family '" + h->GetName() + "'");
+    }
+  }
+  return Status::ok();
+}
+
+Status EventLog::Impl::recover_last_seq() {
+  std::unique_ptr<rdb::Iterator> it(db->NewIterator(rdb::ReadOptions(), events));
+  it->SeekToLast();
+  if (!it->status().ok()) {
+    return from_rocksdb(it->status(), options.dir + ": cannot read the last event");
+  }
+  uint64_t seq = 0;
+  if (it->Valid() && (!decode_seq_key(span(it->key()), &seq) || seq == 0)) {
+    return Status::error(Code::corruption, options.dir +
+                                               ": the last event's key is not a "
+                                               "sequence number (" +
+                                               std::to_string(it->key().size()) + " bytes)");
+  }
+  last_seq.store(seq, std::memory_order_release);
+  return Status::ok();
+}
+
+EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventLog::~EventLog() = default;
+
+Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>* log) {
+  if (options.dir.empty()) return Status::error(Code::invalid_argument, "no data directory given");
+  if (options.mode == OpenMode::secondary) {
+    if (options.secondary_dir.empty() || options.secondary_dir == options.dir) {
+      return Status::error(Code::invalid_argument,
+                           "secondary mode needs a directory of its own (secondary_dir)");
+    }
+    std::error_code ec;
+    fs::create_directories(options.secondary_dir, ec);
+    if (ec) {
+      return Status::error(Code::io_error,
+                           "cannot create " + options.secondary_dir + ": " + ec.message());
+    }
+  }
+  bool fresh = false;
+  if (Status s = probe_dir(options, &fresh); !s.is_ok()) return s;
+  std::vector<std::string> families;
+  if (fresh) {
+    families = {rdb::kDefaultColumnFamilyName, std::string(family_events),
+                std::string(family_snapshots), std::string(family_meta)};
+  } else if (Status s = list_families(options.dir, &families); !s.is_ok()) {
+    return s;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (Status s = impl->open_db(families); !s.is_ok()) return s;
+  if (Status s = impl->check_format(fresh); !s.is_ok()) return s;
+  if (Status s = impl->recover_last_seq(); !s.is_ok()) return s;
+  log->reset(new EventLog(std::move(impl)));
+  return Status::ok();
+}
+
+Status EventLog::close() { return impl_->close(); }
+
+const EventLogOptions& EventLog::options() const { return impl_->options; }
+
+uint64_t EventLog::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
+
+Status EventLog::write_error() const { return impl_->sticky_error(); }
+
+void EventLog::fail_next_write_for_test() { impl_->fail_next_write.store(true); }
+
+Status EventLog::append(const EventBatch& batch) {
+  const EventBatch* one[] = {&batch};
+  return append(one);
+}
+
+Status EventLog::append(std::span<const EventBatch* const> batches) {
+  Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  if (Status s = m.require_writable("append"); !s.is_ok()) return s;
+  if (Status s = m.sticky_error(); !s.is_ok()) return s;
+  const uint64_t last = m.last_seq.load(std::memory_order_relaxed);
+  uint64_t next = last + 1;
+  m.append_batch.Clear();
+  for (const EventBatch* batch : batches) {
+    BOXOFFICE_ASSERT(batch != nullptr && batch->sealed());
+    if (batch->first_seq() != next) {
+      return Status::error(Code::invalid_argument,
+                           "append: a batch starts at seq " + seq_text(batch->first_seq()) +
+                               " but the log's next seq is " + seq_text(next));
+    }
+    for (size_t i = 0; i < batch->count(); i++, next++) {
+      const SeqKey key = encode_seq_key(next);
+      const std::span<const uint8_t> event = batch->event(i);
+      BOXOFFICE_ASSERT(!event.empty());
+      const rdb::Status rs = m.append_batch.Put(m.events, slice(key), slice(event));
+      if (!rs.ok()) return from_rocksdb(rs, "append: event seq " + seq_text(next));
+    }
+  }
+  if (next == last + 1) return Status::ok();  // only empty batches: nothing to write
+  if (Status s = m.write(m.options.fsync, &m.append_batch, "append"); !s.is_ok()) return s;
+  BOXOFFICE_ASSERT(m.last_seq.load(std::memory_order_relaxed) == last);  // one appender
+  m.last_seq.store(next - 1, std::memory_order_release);
+  return Status::ok();
+}
+
+Status EventLog::read(uint64_t from_seq, uint64_t to_seq_inclusive, const Visit& visit) const {
+  const Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  from_seq = std::max<uint64_t>(from_seq, 1);
+  // Taken before the iterator: every event up to `end` is visible to it.
+  const uint64_t end = std::min(to_seq_inclusive, last_seq());
+  if (from_seq > end) return Status::ok();
+  BOXOFFICE_ASSERT(end < UINT64_MAX);
+  const SeqKey lower = encode_seq_key(from_seq);
+  const SeqKey upper = encode_seq_key(end + 1);
+  const rdb::Slice upper_slice = slice(upper);
+  rdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.iterate_upper_bound = &upper_slice;
+  if (end - from_seq + 1 >= scan_events_min) {
+    ro.fill_cache = false;
+    ro.readahead_size = scan_readahead_bytes;
+  }
+  std::unique_ptr<rdb::Iterator> it(m.db->NewIterator(ro, m.events));
+  uint64_t expected = from_seq;
+  for (it->Seek(slice(lower)); it->Valid(); it->Next()) {
+    uint64_t seq = 0;
+    if (!decode_seq_key(span(it->key()), &seq)) {
+      return Status::error(Code::corruption, "event log: the key after seq " +
+                                                 seq_text(expected - 1) + " is " +
+                                                 std::to_string(it->key().size()) + " bytes long");
+    }
+    if (seq != expected) {
+      return Status::error(Code::corruption, "event log: seq " + seq_text(expected) +
+                                                 " is missing (the next event is seq " +
+                                                 seq_text(seq) + ")");
+    }
+    const std::span<const uint8_t> event = span(it->value());
+    if (event.empty()) {
+      return Status::error(Code::corruption, "event log: seq " + seq_text(seq) + " is empty");
+    }
+    if (!visit(seq, event)) return Status::ok();
+    expected++;
+  }
+  if (!it->status().ok()) {
+    return from_rocksdb(it->status(), "event log: cannot read seq " + seq_text(expected));
+  }
+  if (expected <= end) {
+    return Status::error(Code::corruption, "event log: seq " + seq_text(expected) +
+                                               " is missing (the log ends before seq " +
+                                               seq_text(end) + ")");
+  }
+  return Status::ok();
+}
+
+// Every stored snapshot's seq, ascending. Reads their values: RocksDB has no
+// key-only scan. Done once per process, on the snapshot writer's first call.
+Status EventLog::Impl::load_snapshot_seqs() {
+  std::vector<SnapshotInfo> infos;
+  rdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rdb::Iterator> it(db->NewIterator(ro, snapshots));
+  snapshot_seqs.clear();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t seq = 0;
+    if (!decode_seq_key(span(it->key()), &seq)) {
+      return Status::error(Code::corruption,
+                           "a snapshot key is " + std::to_string(it->key().size()) + " bytes long");
+    }
+    snapshot_seqs.push_back(seq);
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "listing snapshots");
+  snapshot_seqs_known = true;
+  return Status::ok();
+}
+
+Status EventLog::put_snapshot(uint64_t seq, std::span<const uint8_t> bytes) {
+  Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  if (Status s = m.require_writable("put_snapshot"); !s.is_ok()) return s;
+  if (seq == 0 || seq > last_seq()) {
+    return Status::error(Code::invalid_argument, "put_snapshot: seq " + seq_text(seq) +
+                                                     " is not in the log (last_seq " +
+                                                     seq_text(last_seq()) + ")");
+  }
+  if (bytes.size() > snapshot_body_bytes_max) {
+    return Status::error(Code::invalid_argument, "put_snapshot: " + std::to_string(bytes.size()) +
+                                                     " bytes is over snapshot_body_bytes_max");
+  }
+  std::lock_guard lock(m.snapshot_mutex);
+  if (!m.snapshot_seqs_known) {
+    if (Status s = m.load_snapshot_seqs(); !s.is_ok()) return s;
+  }
+  std::vector<uint64_t>& seqs = m.snapshot_seqs;
+  if (!seqs.empty() && seq < seqs.back()) {
+    return Status::error(Code::invalid_argument, "put_snapshot: seq " + seq_text(seq) +
+                                                     " is older than the newest snapshot's " +
+                                                     seq_text(seqs.back()));
+  }
+  if (!seqs.empty() && seqs.back() == seq) seqs.pop_back();  // replaced below
+  std::vector<uint8_t> envelope;
+  encode_snapshot_envelope(seq, bytes, &envelope);
+  rdb::WriteBatch batch;
+  rdb::Status rs = batch.Put(m.snapshots, slice(encode_seq_key(seq)), slice(envelope));
+  if (!rs.ok()) return from_rocksdb(rs, "put_snapshot: seq " + seq_text(seq));
+  // Keep the snapshots_kept_max - 1 newest older ones; delete the rest.
+  const size_t older_kept = std::min(seqs.size(), snapshots_kept_max - 1);
+  const size_t deleted = seqs.size() - older_kept;
+  for (size_t i = 0; i < deleted; i++) {
+    rs = batch.Delete(m.snapshots, slice(encode_seq_key(seqs[i])));
+    BOXOFFICE_ASSERT(rs.ok());
+  }
+  if (Status s = m.write(true, &batch, "put_snapshot"); !s.is_ok()) {
+    m.snapshot_seqs_known = false;  // reload: the cache may be off now
+    return s;
+  }
+  seqs.erase(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(deleted));
+  seqs.push_back(seq);
+  BOXOFFICE_ASSERT(seqs.size() <= snapshots_kept_max);
+  BOXOFFICE_ASSERT(std::is_sorted(seqs.begin(), seqs.end()));
+  return Status::ok();
+}
+
+Status EventLog::load_newest_snapshot(uint64_t* seq, std::vector<uint8_t>* bytes) const {
+  const Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  rdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  std::unique_ptr<rdb::Iterator> it(m.db->NewIterator(ro, m.snapshots));
+  it->SeekToLast();
+  if (!it->status().ok()) {
+    return from_rocksdb(it->status(), "the newest snapshot is unreadable");
+  }
+  if (!it->Valid()) return Status::error(Code::not_found, "no snapshot in " + m.options.dir);
+  uint64_t key_seq = 0;
+  if (!decode_seq_key(span(it->key()), &key_seq)) {
+    return Status::error(Code::corruption, "the newest snapshot's key is " +
+                                               std::to_string(it->key().size()) + " bytes long");
+  }
+  std::span<const uint8_t> body;
+  if (Status s = decode_snapshot_envelope(key_seq, span(it->value()), &body); !s.is_ok()) {
+    return s;
+  }
+  if (key_seq > last_seq()) {
+    return Status::error(Code::corruption, "snapshot at seq " + seq_text(key_seq) +
+                                               " is ahead of the log (last_seq " +
+                                               seq_text(last_seq()) + ")");
+  }
+  *seq = key_seq;
+  bytes->assign(body.begin(), body.end());
+  return Status::ok();
+}
+
+Status EventLog::list_snapshots(std::vector<SnapshotInfo>* snapshots) const {
+  const Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  rdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rdb::Iterator> it(m.db->NewIterator(ro, m.snapshots));
+  snapshots->clear();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    SnapshotInfo info;
+    if (!decode_seq_key(span(it->key()), &info.seq)) {
+      return Status::error(Code::corruption,
+                           "a snapshot key is " + std::to_string(it->key().size()) + " bytes long");
+    }
+    info.stored_bytes = it->value().size();
+    snapshots->push_back(info);
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "listing snapshots");
+  return Status::ok();
+}
+
+Status EventLog::get_meta(std::string_view key, std::string* value) const {
+  const Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  const rdb::Status rs =
+      m.db->Get(rdb::ReadOptions(), m.meta, rdb::Slice(key.data(), key.size()), value);
+  if (rs.IsNotFound()) {
+    return Status::error(Code::not_found, "no meta value '" + std::string(key) + "'");
+  }
+  if (!rs.ok()) return from_rocksdb(rs, "reading meta value '" + std::string(key) + "'");
+  return Status::ok();
+}
+
+Status EventLog::put_meta(std::string_view key, std::string_view value) {
+  Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  if (Status s = m.require_writable("put_meta"); !s.is_ok()) return s;
+  if (key == meta_key_format_version || key.empty() || key.size() > meta_key_bytes_max ||
+      value.size() > meta_value_bytes_max) {
+    return Status::error(Code::invalid_argument,
+                         "put_meta: key '" + std::string(key.substr(0, 64)) +
+                             "' is reserved, empty or too long, or its value is too long");
+  }
+  rdb::WriteBatch batch;
+  const rdb::Status rs =
+      batch.Put(m.meta, rdb::Slice(key.data(), key.size()), rdb::Slice(value.data(), value.size()));
+  BOXOFFICE_ASSERT(rs.ok());
+  return m.write(true, &batch, "put_meta");
+}
+
+Status EventLog::checkpoint(const std::string& dir) {
+  Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  if (m.options.mode == OpenMode::read_only) {
+    return Status::error(Code::invalid_argument,
+                         "checkpoint: not from a read-only log (open it as a secondary)");
+  }
+  std::error_code ec;
+  const fs::path target = fs::absolute(dir, ec);
+  if (ec) return Status::error(Code::invalid_argument, "checkpoint: bad path " + dir);
+  if (fs::exists(target, ec) || ec) {
+    return Status::error(Code::invalid_argument, "checkpoint: " + dir + " already exists");
+  }
+  rdb::Checkpoint* raw = nullptr;
+  rdb::Status rs = rdb::Checkpoint::Create(m.db, &raw);
+  if (!rs.ok()) return from_rocksdb(rs, "checkpoint");
+  std::unique_ptr<rdb::Checkpoint> checkpoint(raw);
+  rs = checkpoint->CreateCheckpoint(target.string());
+  if (!rs.ok()) return from_rocksdb(rs, "checkpoint into " + dir);
+  return Status::ok();
+}
+
+Status EventLog::catch_up() {
+  Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  if (m.options.mode != OpenMode::secondary) {
+    return Status::error(Code::invalid_argument, "catch_up: the log is not open as a secondary");
+  }
+  const rdb::Status rs = m.db->TryCatchUpWithPrimary();
+  if (!rs.ok()) return from_rocksdb(rs, m.options.dir + ": catching up with the writer");
+  return m.recover_last_seq();
+}
+
+Status EventLog::stats(LogStats* stats) const {
+  const Impl& m = *impl_;
+  BOXOFFICE_ASSERT(m.db != nullptr);
+  *stats = LogStats{};
+  stats->last_seq = last_seq();
+  std::unique_ptr<rdb::Iterator> it(m.db->NewIterator(rdb::ReadOptions(), m.events));
+  it->SeekToFirst();
+  if (!it->status().ok()) return from_rocksdb(it->status(), "reading the first event");
+  if (it->Valid() && !decode_seq_key(span(it->key()), &stats->first_seq)) {
+    return Status::error(Code::corruption, "the first event's key is not a sequence number");
+  }
+  uint64_t value = 0;
+  if (m.db->GetIntProperty(m.events, rdb::DB::Properties::kLiveSstFilesSize, &value)) {
+    stats->events_sst_bytes = value;
+  }
+  if (m.db->GetIntProperty(m.snapshots, rdb::DB::Properties::kLiveSstFilesSize, &value)) {
+    stats->snapshots_sst_bytes = value;
+  }
+  for (rdb::ColumnFamilyHandle* h : m.handles) {
+    if (m.db->GetIntProperty(h, rdb::DB::Properties::kCurSizeAllMemTables, &value)) {
+      stats->memtable_bytes += value;
+    }
+  }
+  // Files come and go while RocksDB works: skip the ones that vanish.
+  std::error_code ec;
+  for (fs::directory_iterator d(m.options.dir, ec), done; !ec && d != done; d.increment(ec)) {
+    std::error_code file_ec;
+    const uintmax_t size = d->is_regular_file(file_ec) ? d->file_size(file_ec) : 0;
+    if (!file_ec) stats->dir_bytes += size;
+  }
+  return Status::ok();
+}
+
+}  // namespace boxoffice::storage
