@@ -1,0 +1,190 @@
+#include "net/core_loop.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "engine/event_codec.hpp"
+#include "net/session.hpp"
+
+namespace boxoffice::net {
+
+namespace {
+
+TimeMs wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CoreLoop::CoreLoop(Engine& engine, Ingress& ingress, const TokenSecret& secret,
+                   ServerShared& shared, CoreMetrics& metrics, std::vector<IoThread*> io_threads)
+    : engine_(engine),
+      ingress_(ingress),
+      tokens_(secret),
+      shared_(shared),
+      metrics_(metrics),
+      io_threads_(std::move(io_threads)) {
+  events_.reserve(batch_commands_max * 4);
+}
+
+CoreLoop::~CoreLoop() = default;
+
+void CoreLoop::stop() {
+  stop_.store(true);
+  ingress_.wake();
+}
+
+CoreLoop::CoreBatch* CoreLoop::take_batch() {
+  std::lock_guard lock(mutex_);
+  if (free_.empty()) {
+    auto batch = std::make_unique<CoreBatch>();
+    batch->replies.resize(io_threads_.size());
+    batch->tag = batches_.size();
+    batches_.push_back(std::move(batch));
+    return batches_.back().get();
+  }
+  CoreBatch* b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void CoreLoop::run() {
+  next_tick_ = std::chrono::steady_clock::now();
+  while (true) {
+    const bool stopping = stop_.load();
+    failed_ = shared_.failed.load();
+    CoreBatch* batch = take_batch();
+    const uint64_t first_seq = engine_.state().last_seq() + 1;
+    batch->commands = 0;
+    batch->event_count = 0;
+    events_.clear();
+    const size_t n = ingress_.drain(batch_commands_max, [&](IngressItem& item) {
+      if (failed_) return refuse(item, *batch);
+      decide(item, *batch);
+    });
+    metrics_.ingress_depth.set(static_cast<int64_t>(n));
+    if (!failed_ && std::chrono::steady_clock::now() >= next_tick_) tick();
+    if (n == 0 && events_.empty()) {
+      {
+        std::lock_guard lock(mutex_);
+        free_.push_back(batch);
+      }
+      if (stopping && in_flight_.load() == 0) return;
+      ingress_.wait(stopping ? std::chrono::steady_clock::now() + std::chrono::milliseconds(5)
+                             : next_tick_);
+      continue;
+    }
+    metrics_.batch_commands.observe(n);
+    if (failed_) {
+      // Nothing was executed: answer now (every answer is a 503).
+      post_replies(*batch, false);
+      std::lock_guard lock(mutex_);
+      free_.push_back(batch);
+      continue;
+    }
+    batch->events = committer_->acquire();  // blocks while every batch is in flight
+    batch->events->reset(first_seq);
+    encode_events(*batch);
+    publish_gauges();
+    batch->submitted = std::chrono::steady_clock::now();
+    in_flight_.fetch_add(1);
+    committer_->submit(batch->events, batch->tag);
+  }
+}
+
+void CoreLoop::decide(IngressItem& item, CoreBatch& batch) {
+  const Result result = engine_.execute(item.request.command, events_);
+  const uint32_t thread = item.session->thread().index;
+  PendingReply& out = batch.replies[thread].emplace_back();
+  render_result(item.request, result, engine_.state(), engine_.now_ms(), tokens_, &out.reply);
+  out.session = std::move(item.session);
+  out.seq = item.seq;
+  batch.commands++;
+  if (item.request.route == Route::hold_seat) {
+    if (result.ok() && !result.replayed) metrics_.holds.add();
+    if (result.code == Code::seat_unavailable) metrics_.seat_conflicts.add();
+  }
+}
+
+void CoreLoop::refuse(IngressItem& item, CoreBatch& batch) {
+  const uint32_t thread = item.session->thread().index;
+  PendingReply& out = batch.replies[thread].emplace_back();
+  render_error(Code::overloaded, "the event log failed; the server accepts no requests",
+               &out.reply);
+  out.session = std::move(item.session);
+  out.seq = item.seq;
+}
+
+void CoreLoop::tick() {
+  Command command;
+  command.time_ms = wall_clock_ms();
+  command.body = Tick{};
+  engine_.execute(command, events_);
+  next_tick_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(tick_interval_ms);
+}
+
+void CoreLoop::encode_events(CoreBatch& batch) {
+  for (const Event& e : events_) {
+    encode_event(e, batch.events->bytes());
+    batch.events->seal_event();
+  }
+  batch.event_count = static_cast<uint32_t>(events_.size());
+}
+
+void CoreLoop::publish_gauges() {
+  const State& s = engine_.state();
+  metrics_.active_tokens.set(s.active_count());
+  metrics_.waiting_tokens.set(static_cast<int64_t>(s.waiting_count()));
+  metrics_.live_reservations.set(static_cast<int64_t>(s.live_reservations()));
+}
+
+void CoreLoop::on_durable(storage::EventBatch* events, uint64_t tag,
+                          const storage::Status& status) {
+  const bool ok = status.is_ok();
+  CoreBatch* batch = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    batch = batches_[tag].get();
+  }
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - batch->submitted)
+                      .count();
+  metrics_.commit_latency_us.observe(static_cast<uint64_t>(us));
+  metrics_.batch_events.observe(batch->event_count);
+  if (!ok) {
+    metrics_.commit_failures.add();
+    if (!shared_.failed.exchange(true)) {
+      spdlog::critical("commit failed: {}; refusing every request from now on", status.to_string());
+    }
+  } else {
+    metrics_.last_seq.set(static_cast<int64_t>(events->last_seq()));
+  }
+  post_replies(*batch, ok);
+  BOXOFFICE_ASSERT(events == batch->events);
+  batch->events = nullptr;
+  committer_->release(events);
+  in_flight_.fetch_sub(1);
+  std::lock_guard lock(mutex_);
+  free_.push_back(batch);
+}
+
+void CoreLoop::post_replies(CoreBatch& batch, bool ok) {
+  for (size_t t = 0; t < batch.replies.size(); t++) {
+    std::vector<PendingReply>& replies = batch.replies[t];
+    if (replies.empty()) continue;
+    if (!ok) {
+      for (PendingReply& r : replies) {
+        render_error(Code::overloaded, "the event log failed; the server accepts no requests",
+                     &r.reply);
+      }
+    }
+    boost::asio::post(io_threads_[t]->ioc, [replies = std::move(replies)]() mutable {
+      for (PendingReply& r : replies) r.session->deliver(r.seq, r.reply);
+    });
+    replies = {};
+  }
+}
+
+}  // namespace boxoffice::net

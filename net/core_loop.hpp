@@ -1,0 +1,95 @@
+// CoreLoop: the one thread that decides every command.
+//
+// Contract:
+// - Drains the ingress rings as one batch (up to batch_commands_max),
+//   executes each command on the engine, encodes every event it emits into
+//   the storage batch, and renders each reply right after its command (the
+//   state is stable then). A Tick is executed at least every
+//   tick_interval_ms, even when no request arrives.
+// - Submits every batch to the group committer, even one without events, so
+//   that batches become durable in order; only when its batch is durable are
+//   a batch's replies posted to their connections (reads included: a read
+//   never shows an event that is not durable yet).
+// - After a failed commit: the failed batch and every later one are answered
+//   503, no further command is executed, and the server reports failure.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "net/ingress.hpp"
+#include "net/io_thread.hpp"
+#include "net/metrics.hpp"
+#include "net/render.hpp"
+#include "storage/group_commit.hpp"
+
+namespace boxoffice::net {
+
+inline constexpr size_t batch_commands_max = 4096;
+
+class CoreLoop {
+ public:
+  CoreLoop(Engine& engine, Ingress& ingress, const TokenSecret& secret, ServerShared& shared,
+           CoreMetrics& metrics, std::vector<IoThread*> io_threads);
+  // REQUIRES: before run(); its completions go to on_durable().
+  void set_committer(storage::GroupCommitter* committer) { committer_ = committer; }
+  ~CoreLoop();
+
+  // Runs on the core thread until stop() and every ring is drained and every
+  // batch durable (or failed).
+  void run();
+  // Any thread: finish the work that is queued, then return from run().
+  void stop();
+
+  // The commit callback (the committer's thread).
+  void on_durable(storage::EventBatch* events, uint64_t tag, const storage::Status& status);
+
+ private:
+  struct PendingReply {
+    std::shared_ptr<Session> session;
+    uint64_t seq = 0;
+    Reply reply;
+  };
+  // One batch on its way to the disk: its events and its replies.
+  struct CoreBatch {
+    uint64_t tag = 0;  // its index in batches_
+    storage::EventBatch* events = nullptr;
+    std::vector<std::vector<PendingReply>> replies;  // by I/O thread
+    uint32_t commands = 0;
+    uint32_t event_count = 0;
+    std::chrono::steady_clock::time_point submitted;
+  };
+
+  void decide(IngressItem& item, CoreBatch& batch);
+  void tick();
+  void encode_events(CoreBatch& batch);
+  void refuse(IngressItem& item, CoreBatch& batch);
+  void post_replies(CoreBatch& batch, bool ok);
+  void publish_gauges();
+  CoreBatch* take_batch();
+
+  Engine& engine_;
+  Ingress& ingress_;
+  storage::GroupCommitter* committer_ = nullptr;
+  TokenCodec tokens_;
+  ServerShared& shared_;
+  CoreMetrics& metrics_;
+  std::vector<IoThread*> io_threads_;
+  std::vector<Event> events_;  // of the batch being decided
+  std::chrono::steady_clock::time_point next_tick_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> in_flight_{0};  // batches submitted, not yet durable
+  bool failed_ = false;                 // core thread's view of shared_.failed
+
+  std::mutex mutex_;                                 // guards batches_
+  std::vector<std::unique_ptr<CoreBatch>> batches_;  // tag = index
+  std::vector<CoreBatch*> free_;                     // guarded by mutex_
+};
+
+}  // namespace boxoffice::net

@@ -1,0 +1,46 @@
+#include "net/ingress.hpp"
+
+namespace boxoffice::net {
+
+Ingress::Ingress(uint32_t rings, uint32_t capacity) {
+  BOXOFFICE_ASSERT(rings >= 1 && capacity >= 1);
+  for (uint32_t i = 0; i < rings; i++) rings_.push_back(std::make_unique<Ring>(capacity));
+}
+
+bool Ingress::push(uint32_t ring, const IngressItem& item) {
+  BOXOFFICE_ASSERT(ring < rings_.size());
+  if (!rings_[ring]->push(item)) return false;
+  // Pairs with the fence in wait(): either the core sees this item when it
+  // checks the rings, or this thread sees it asleep and wakes it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed)) wake();
+  return true;
+}
+
+bool Ingress::empty() const {
+  for (const auto& ring : rings_) {
+    if (ring->read_available() != 0) return false;
+  }
+  return true;
+}
+
+void Ingress::wait(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  sleeping_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  while (!woken_ && empty()) {
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
+  woken_ = false;
+  sleeping_.store(false, std::memory_order_relaxed);
+}
+
+void Ingress::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+}  // namespace boxoffice::net

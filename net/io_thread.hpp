@@ -1,0 +1,52 @@
+// IoThread: one HTTP I/O thread with its own single-threaded io_context,
+// request parser, ingress ring index and metrics. A connection lives on one
+// IoThread for its whole life (its io_context is its strand).
+//
+// ServerShared: what every connection may read: limits, the ingress, the
+// open-connection count, the stop flag, and what /healthz and /metrics
+// show.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "net/ingress.hpp"
+#include "net/metrics.hpp"
+#include "net/request_parser.hpp"
+
+namespace boxoffice::net {
+
+class Session;
+
+struct ServerShared {
+  Ingress* ingress = nullptr;
+  CoreMetrics* core_metrics = nullptr;
+  std::vector<const IoMetrics*> io_metrics;
+  int64_t idle_timeout_ms = 60000;
+  bool fsync = true;
+  std::atomic<int64_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> failed{false};  // a commit failed: writes are refused
+};
+
+struct IoThread {
+  IoThread(uint32_t index_, const TokenSecret& secret, std::optional<std::string> admin_key,
+           ServerShared& shared_)
+      : index(index_), parser(secret, std::move(admin_key)), shared(shared_) {}
+
+  const uint32_t index;  // also its ingress ring
+  boost::asio::io_context ioc{1};
+  RequestParser parser;
+  IoMetrics metrics;
+  ServerShared& shared;
+  std::unordered_set<Session*> sessions;  // open connections, this thread only
+  IngressItem scratch;                    // the request being parsed
+  std::thread thread;
+};
+
+}  // namespace boxoffice::net

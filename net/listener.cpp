@@ -1,0 +1,87 @@
+#include "net/listener.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "net/session.hpp"
+
+namespace boxoffice::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+constexpr int64_t accept_retry_ms = 50;
+}
+
+Listener::Listener(std::vector<IoThread*> threads, uint32_t connections_max)
+    : threads_(std::move(threads)),
+      connections_max_(connections_max),
+      acceptor_(threads_.front()->ioc),
+      retry_(threads_.front()->ioc) {}
+
+std::string Listener::bind(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  const std::string h = host == "localhost" ? "127.0.0.1" : host;
+  const asio::ip::address address = asio::ip::make_address(h, ec);
+  if (ec) return "'" + host + "' is not an IP address";
+  const tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+  return "";
+}
+
+tcp::endpoint Listener::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void Listener::start() { accept(); }
+
+void Listener::stop() {
+  boost::system::error_code ec;
+  retry_.cancel();
+  acceptor_.close(ec);
+}
+
+void Listener::accept() {
+  IoThread& target = *threads_[next_];
+  next_ = (next_ + 1) % static_cast<uint32_t>(threads_.size());
+  acceptor_.async_accept(
+      target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        ServerShared& shared = target.shared;
+        if (ec) {
+          const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count();
+          if (now_s != last_error_log_s_) {
+            spdlog::error("accept failed: {} (retrying)", ec.message());
+            last_error_log_s_ = now_s;
+          }
+          retry_.expires_after(std::chrono::milliseconds(accept_retry_ms));
+          retry_.async_wait([this](boost::system::error_code e) {
+            if (!e) accept();
+          });
+          return;
+        }
+        if (shared.stopping.load() ||
+            shared.connections.load(std::memory_order_relaxed) >= connections_max_) {
+          threads_.front()->metrics.connections_refused.add();
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        } else {
+          shared.connections.fetch_add(1, std::memory_order_relaxed);
+          asio::post(target.ioc, [&target, s = std::move(socket)]() mutable {
+            std::make_shared<Session>(std::move(s), target)->start();
+          });
+        }
+        accept();
+      });
+}
+
+}  // namespace boxoffice::net

@@ -1,0 +1,58 @@
+// ServerOptions: the server's flags, from the command line and the
+// environment.
+//
+// Contract: every flag `--name` may also come from the environment variable
+// BOXOFFICE_NAME (capitals, '_' for '-'); the command line wins. Every
+// numeric flag has a documented range and unit; a value out of range, a
+// malformed value or an unknown flag gives a message naming the flag and
+// exit code 2. `--help` prints every flag with its default and unit and
+// exits 0. Whether --listen can be bound and --data-dir used is checked
+// later, at start-up (also exit code 2).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/config.hpp"
+
+namespace boxoffice::net {
+
+// Fixed limits of the HTTP layer (not flags), with their units.
+inline constexpr uint32_t header_bytes_max = 8 * 1024;
+inline constexpr uint32_t pipeline_depth_max = 8;  // requests read ahead per connection
+inline constexpr int64_t write_timeout_ms = 30 * 1000;
+inline constexpr int64_t tick_interval_ms = 100;
+inline constexpr int64_t shutdown_grace_ms = 8 * 1000;
+
+struct ServerOptions {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  uint32_t io_threads = 1;
+  std::optional<std::string> admin_key;  // none: every admin call is 403
+  Config engine;
+  bool fsync = true;
+  bool demo_catalog = true;
+  std::string log_level = "info";
+  uint32_t connections_max = 10000;
+  uint32_t ingress_queue_max = 8192;  // commands per I/O thread's queue
+  int64_t idle_timeout_ms = 60 * 1000;
+  uint64_t snapshot_every_events = 1000000;
+
+  // One line with every setting (the admin key is not shown).
+  std::string describe() const;
+};
+
+struct OptionsOutcome {
+  std::optional<ServerOptions> options;  // set: run the server
+  int exit_code = 0;                     // otherwise: exit with this
+  std::string message;                   // to stdout (help) or stderr (error)
+};
+
+// `getenv` returns the value of an environment variable or nullptr.
+OptionsOutcome parse_options(int argc, const char* const* argv,
+                             const std::function<const char*(const char*)>& getenv);
+
+}  // namespace boxoffice::net

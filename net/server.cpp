@@ -1,0 +1,307 @@
+#include "net/server.hpp"
+
+#include <sys/resource.h>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "engine/civil_date.hpp"
+#include "engine/event_codec.hpp"
+#include "net/core_loop.hpp"
+#include "net/listener.hpp"
+#include "net/secret_file.hpp"
+#include "net/session.hpp"
+#include "net/snapshotter.hpp"
+#include "storage/event_log.hpp"
+#include "storage/group_commit.hpp"
+
+namespace boxoffice::net {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// File descriptors kept for everything but client connections (the log's
+// files, the listener, the secret...).
+constexpr uint64_t fds_reserved = 256;
+
+TimeMs wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void setup_logging(const std::string& level) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Raises the open-files limit to its hard maximum and lowers connections_max
+// to what fits.
+void fit_open_files(ServerOptions& options) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const uint64_t fit = rl.rlim_cur > fds_reserved ? rl.rlim_cur - fds_reserved : 1;
+  if (options.connections_max > fit) {
+    spdlog::warn("connections-max lowered from {} to {} to fit the open-files limit ({})",
+                 options.connections_max, fit, static_cast<uint64_t>(rl.rlim_cur));
+    options.connections_max = static_cast<uint32_t>(fit);
+  }
+}
+
+// Rebuilds the state: the newest snapshot, then every event after it.
+// Returns "" or what is wrong (the log is corrupt or unreadable).
+std::string recover(storage::EventLog& log, const Config& config, std::optional<Engine>& engine) {
+  engine.emplace(config);
+  uint64_t snapshot_seq = 0;
+  std::vector<uint8_t> snapshot;
+  const storage::Status s = log.load_newest_snapshot(&snapshot_seq, &snapshot);
+  if (s.is_ok()) {
+    const std::string error = engine->restore(snapshot);
+    if (!error.empty()) {
+      spdlog::warn("snapshot at seq {} refused ({}); replaying the whole log", snapshot_seq, error);
+      engine.emplace(config);
+      snapshot_seq = 0;
+    } else {
+      spdlog::info("loaded the snapshot at seq {} ({} bytes)", snapshot_seq, snapshot.size());
+    }
+  } else if (s.code != storage::Status::Code::not_found) {
+    spdlog::warn("snapshot unreadable ({}); replaying the whole log", s.to_string());
+    snapshot_seq = 0;
+  }
+  std::string error;
+  Event event;
+  AssertContext context("recovering event");
+  const storage::Status r =
+      log.read(snapshot_seq + 1, UINT64_MAX, [&](uint64_t seq, std::span<const uint8_t> bytes) {
+        context.set(seq);
+        const DecodeError d = decode_event(bytes, &event);
+        if (d != DecodeError::none) {
+          error = "event " + std::to_string(seq) + " does not decode: " + decode_error_name(d);
+          return false;
+        }
+        engine->recover(event);
+        return true;
+      });
+  if (!r.is_ok()) return r.to_string();
+  if (!error.empty()) return error;
+  if (engine->state().last_seq() != log.last_seq()) {
+    return "the log ends at seq " + std::to_string(log.last_seq()) + " but recovery reached " +
+           std::to_string(engine->state().last_seq()) + " (events missing before it)";
+  }
+  return "";
+}
+
+// On an empty log: a demo concert with three dates, 30 to 32 days ahead.
+std::string seed_demo_catalog(storage::EventLog& log, Engine& engine) {
+  const TimeMs now = wall_clock_ms();
+  const Day today = static_cast<Day>(now / limits::ms_per_day);
+  Command command;
+  command.time_ms = now;
+  CreateConcert create;
+  create.title = "boxoffice demo concert";
+  for (Day d = today + 30; d <= today + 32; d++) create.dates.push_back(NewDate{d, 50, 150000});
+  command.body = std::move(create);
+  std::vector<Event> events;
+  const Result r = engine.execute(command, events);
+  BOXOFFICE_ASSERT(r.ok());
+  storage::EventBatch batch;
+  batch.reset(log.last_seq() + 1);
+  for (const Event& e : events) {
+    encode_event(e, batch.bytes());
+    batch.seal_event();
+  }
+  const storage::Status s = log.append(batch);
+  if (!s.is_ok()) return s.to_string();
+  char first[10];
+  format_day(today + 30, first);
+  spdlog::info("seeded the demo catalog: concert {} with 3 dates of 50 seats from {}",
+               raw(r.concert), std::string_view(first, sizeof first));
+  return "";
+}
+
+// Everything that runs once the log is open and the state recovered.
+class Running {
+ public:
+  Running(const ServerOptions& options, storage::EventLog& log, Engine& engine,
+          const TokenSecret& secret)
+      : options_(options), log_(log), ingress_(options.io_threads, options.ingress_queue_max) {
+    shared_.ingress = &ingress_;
+    shared_.core_metrics = &core_metrics_;
+    shared_.idle_timeout_ms = options.idle_timeout_ms;
+    shared_.fsync = options.fsync;
+    core_metrics_.last_seq.set(static_cast<int64_t>(log.last_seq()));
+    for (uint32_t i = 0; i < options.io_threads; i++) {
+      threads_.push_back(std::make_unique<IoThread>(i, secret, options.admin_key, shared_));
+      thread_ptrs_.push_back(threads_.back().get());
+      shared_.io_metrics.push_back(&threads_.back()->metrics);
+    }
+    listener_.emplace(thread_ptrs_, options.connections_max);
+    core_.emplace(engine, ingress_, secret, shared_, core_metrics_, thread_ptrs_);
+  }
+
+  std::string bind() { return listener_->bind(options_.listen_host, options_.listen_port); }
+  asio::ip::tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
+
+  void start(Snapshotter* snapshotter) {
+    committer_.emplace(
+        log_, [this, snapshotter](storage::EventBatch* b, uint64_t tag, const storage::Status& s) {
+          if (s.is_ok() && snapshotter != nullptr) snapshotter->durable(b->last_seq());
+          core_->on_durable(b, tag, s);
+        });
+    core_->set_committer(&*committer_);
+    core_thread_ = std::thread([this] { core_->run(); });
+    listener_->start();
+    for (auto& t : threads_) {
+      guards_.emplace_back(asio::make_work_guard(t->ioc));
+      IoThread* io = t.get();
+      t->thread = std::thread([io] { io->ioc.run(); });
+    }
+  }
+
+  // Stops accepting, lets connections finish, drains the core, stops.
+  void stop() {
+    shared_.stopping.store(true);
+    asio::post(threads_.front()->ioc, [this] { listener_->stop(); });
+    for (auto& t : threads_) {
+      IoThread* io = t.get();
+      asio::post(io->ioc, [io] {
+        const std::vector<Session*> open(io->sessions.begin(), io->sessions.end());
+        for (Session* s : open) s->stop();
+      });
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(shutdown_grace_ms);
+    while (shared_.connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (shared_.connections.load() > 0) {
+      spdlog::warn("{} connections still open after {} ms; closing them",
+                   shared_.connections.load(), shutdown_grace_ms);
+    }
+    core_->stop();
+    core_thread_.join();
+    committer_->stop();
+    guards_.clear();
+    for (auto& t : threads_) t->ioc.stop();
+    for (auto& t : threads_) t->thread.join();
+  }
+
+  bool failed() const { return shared_.failed.load(); }
+
+ private:
+  const ServerOptions& options_;
+  storage::EventLog& log_;
+  ServerShared shared_;
+  CoreMetrics core_metrics_;
+  Ingress ingress_;
+  std::vector<std::unique_ptr<IoThread>> threads_;
+  std::vector<IoThread*> thread_ptrs_;
+  std::optional<Listener> listener_;
+  std::optional<CoreLoop> core_;
+  std::optional<storage::GroupCommitter> committer_;
+  std::thread core_thread_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+};
+
+// Catches SIGINT and SIGTERM from construction on (a signal during start-up
+// waits until wait() is called).
+class SignalWaiter {
+ public:
+  SignalWaiter() : signals_(ioc_, SIGINT, SIGTERM) {}
+  void wait() {
+    signals_.async_wait([](const boost::system::error_code&, int signal) {
+      spdlog::info("signal {}: stopping", signal);
+    });
+    ioc_.run();
+  }
+
+ private:
+  asio::io_context ioc_{1};
+  asio::signal_set signals_;
+};
+
+}  // namespace
+
+int run_server(const ServerOptions& options_in) {
+  ServerOptions options = options_in;
+  SignalWaiter signals;
+  setup_logging(options.log_level);
+  std::signal(SIGPIPE, SIG_IGN);
+  fit_open_files(options);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    spdlog::error("--data-dir {}: cannot create it: {}", options.data_dir, ec.message());
+    return 2;
+  }
+  storage::EventLogOptions log_options;
+  log_options.dir = options.data_dir;
+  log_options.fsync = options.fsync;
+  std::unique_ptr<storage::EventLog> log;
+  if (const storage::Status s = storage::EventLog::open(log_options, &log); !s.is_ok()) {
+    spdlog::error("--data-dir {}: cannot open the event log: {}", options.data_dir, s.to_string());
+    return 2;
+  }
+  const SecretResult secret = load_or_create_secret(options.data_dir);
+  if (!secret.error.empty()) {
+    spdlog::error("--data-dir {}: token secret: {}", options.data_dir, secret.error);
+    return 2;
+  }
+  if (secret.created) spdlog::info("created a new token secret in {}", options.data_dir);
+
+  const auto recovery_start = std::chrono::steady_clock::now();
+  std::optional<Engine> engine;
+  if (const std::string error = recover(*log, options.engine, engine); !error.empty()) {
+    spdlog::critical("recovery failed: {}", error);
+    return 1;
+  }
+  engine->begin_serving(wall_clock_ms());
+  spdlog::info("recovered {} events in {} ms", log->last_seq(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - recovery_start)
+                   .count());
+  if (options.demo_catalog && log->last_seq() == 0) {
+    if (const std::string error = seed_demo_catalog(*log, *engine); !error.empty()) {
+      spdlog::critical("cannot seed the demo catalog: {}", error);
+      return 1;
+    }
+  }
+
+  Running running(options, *log, *engine, secret.secret);
+  if (const std::string error = running.bind(); !error.empty()) {
+    spdlog::error("--listen {}:{}: {}", options.listen_host, options.listen_port, error);
+    return 2;
+  }
+  std::optional<Snapshotter> snapshotter;
+  snapshotter.emplace(*log, options.engine, options.snapshot_every_events);
+  running.start(&*snapshotter);
+  spdlog::info("boxoffice serving on {}:{} ({})", running.endpoint().address().to_string(),
+               running.endpoint().port(), options.describe());
+  if (!options.fsync) {
+    spdlog::warn(
+        "--fsync off: acknowledged writes are NOT synced to disk and may be lost on a "
+        "crash or power failure; use only for benchmarks");
+  }
+  signals.wait();
+  running.stop();
+  snapshotter.reset();
+  const storage::Status closed = log->close();
+  if (!closed.is_ok()) spdlog::error("closing the event log: {}", closed.to_string());
+  spdlog::info("stopped");
+  return running.failed() || !closed.is_ok() ? 1 : 0;
+}
+
+}  // namespace boxoffice::net

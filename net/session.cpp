@@ -1,0 +1,294 @@
+#include "net/session.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "net/json_writer.hpp"
+
+namespace boxoffice::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr int64_t linger_ms = 2000;
+
+Method method_of(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+      return Method::get;
+    case http::verb::post:
+      return Method::post;
+    case http::verb::delete_:
+      return Method::del;
+    default:
+      return Method::other;
+  }
+}
+
+std::optional<std::string_view> header(const http::request<http::string_body>& req,
+                                       http::field field) {
+  const auto it = req.find(field);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+std::optional<std::string_view> header(const http::request<http::string_body>& req,
+                                       std::string_view name) {
+  const auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+TimeMs wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_http_error(const beast::error_code& ec) {
+  return ec.category() == beast::error_code(http::error::bad_target).category();
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, IoThread& thread)
+    : thread_(thread), stream_(std::move(socket)) {}
+
+Session::~Session() {
+  if (!closed_) thread_.sessions.erase(this);
+  thread_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::start() {
+  thread_.sessions.insert(this);
+  beast::error_code ec;
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  read();
+}
+
+void Session::read() {
+  if (closing_ || closed_ || reading_ || pending() >= pipeline_depth_max) return;
+  parser_.emplace();
+  parser_->header_limit(header_bytes_max);
+  parser_->body_limit(body_bytes_max);
+  stream_.expires_after(std::chrono::milliseconds(thread_.shared.idle_timeout_ms));
+  reading_ = true;
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+}
+
+void Session::on_read(beast::error_code ec) {
+  reading_ = false;
+  if (closed_) return;
+  if (closing_) {
+    // Stopped while this read was under way: it was not read before the
+    // stop, so it is not answered. Close once the answers are out.
+    if (pending() == 0 && !writing_) close();
+    return;
+  }
+  if (ec == http::error::end_of_stream) {
+    closing_ = true;  // the client sends nothing more: answer, then close
+    if (pending() == 0 && !writing_) close();
+    return;
+  }
+  if (ec == http::error::body_limit) {
+    return bad_http(413, "the body is over 65536 bytes");
+  }
+  if (ec == http::error::header_limit) {
+    return bad_http(400, "the header block is over 8192 bytes");
+  }
+  if (ec && is_http_error(ec) && ec != http::error::partial_message) {
+    return bad_http(400, "malformed HTTP request");
+  }
+  if (ec) return close();  // timeout, reset, end of stream mid-message
+  handle_request();
+  read();
+  write();
+}
+
+void Session::bad_http(uint16_t status, std::string_view message) {
+  thread_.metrics.bad_http.add();
+  const uint64_t seq = next_seq_++;
+  Slot& s = slot(seq);
+  s = Slot{};
+  s.start = std::chrono::steady_clock::now();
+  s.close = true;
+  closing_ = true;
+  linger_ = true;
+  reply_.reset();
+  render_error(status == 413 ? Code::payload_too_large : Code::invalid_request, message, &reply_);
+  finish_slot(s, seq, reply_, BodyType::json);
+  write();
+}
+
+void Session::handle_request() {
+  const http::request<http::string_body>& req = parser_->get();
+  const uint64_t seq = next_seq_++;
+  Slot& s = slot(seq);
+  s.ready = false;
+  s.close = !req.keep_alive();
+  s.start = std::chrono::steady_clock::now();
+  s.bytes.clear();
+  if (s.close) closing_ = true;
+
+  HttpRequestView view;
+  view.method = method_of(req.method());
+  view.target = std::string_view(req.target().data(), req.target().size());
+  view.authorization = header(req, http::field::authorization);
+  view.idempotency_key = header(req, "Idempotency-Key");
+  view.admin_key = header(req, "X-Admin-Key");
+  view.body = req.body();
+
+  IngressItem& item = thread_.scratch;
+  ParsedRequest& p = item.request;
+  thread_.parser.parse(view, wall_clock_ms(), &p);
+  s.routed = p.routed;
+  s.route = p.route;
+  ServerShared& shared = thread_.shared;
+  switch (p.kind) {
+    case ParsedRequest::Kind::reply:
+      render_rejection(p, &reply_);
+      return answer_now(seq, reply_);
+    case ParsedRequest::Kind::healthz: {
+      reply_.reset();
+      const bool failed = shared.failed.load(std::memory_order_relaxed);
+      reply_.status = failed ? 503 : 200;
+      JsonWriter w(reply_.body);
+      w.begin_object();
+      w.field("status", failed ? "failed" : "ok");
+      w.field("lastSeq", shared.core_metrics->last_seq.get());
+      w.field("durability", shared.fsync ? "fsync" : "none");
+      w.end_object();
+      return answer_now(seq, reply_);
+    }
+    case ParsedRequest::Kind::metrics:
+      reply_.reset();
+      render_metrics(shared.io_metrics, *shared.core_metrics,
+                     shared.connections.load(std::memory_order_relaxed), reply_.body);
+      return answer_now(seq, reply_, BodyType::prometheus_text);
+    case ParsedRequest::Kind::command:
+      break;
+  }
+  if (shared.failed.load(std::memory_order_relaxed)) {
+    render_error(Code::overloaded, "the event log failed; the server accepts no requests", &reply_);
+    return answer_now(seq, reply_);
+  }
+  item.session = shared_from_this();
+  item.seq = seq;
+  const bool queued = shared.ingress->push(thread_.index, item);
+  item.session.reset();
+  if (!queued) {
+    thread_.metrics.overloaded.add();
+    render_error(Code::overloaded, "the server is at capacity; retry later", &reply_);
+    answer_now(seq, reply_);
+  }
+}
+
+void Session::answer_now(uint64_t seq, Reply& reply, BodyType type) {
+  finish_slot(slot(seq), seq, reply, type);
+}
+
+void Session::deliver(uint64_t seq, Reply& reply) {
+  if (closed_) return;
+  BOXOFFICE_ASSERT(seq >= head_seq_ && seq < next_seq_);
+  finish_slot(slot(seq), seq, reply, BodyType::json);
+  write();
+}
+
+void Session::finish_slot(Slot& s, uint64_t seq, const Reply& reply, BodyType type) {
+  BOXOFFICE_ASSERT(!s.ready);
+  // The last answer before a close says so.
+  s.close = s.close || (closing_ && seq + 1 == next_seq_ && !reading_);
+  s.status = reply.status;
+  append_response(reply, s.close, type, s.bytes);
+  s.ready = true;
+}
+
+void Session::write() {
+  if (writing_ || closed_) return;
+  uint64_t k = 0;
+  while (head_seq_ + k < next_seq_ && slot(head_seq_ + k).ready) {
+    const Slot& s = slot(head_seq_ + k);
+    write_buf_ += s.bytes;
+    k++;
+    if (s.close) break;
+  }
+  if (k == 0) {
+    if (closing_ && pending() == 0) close();
+    return;
+  }
+  writing_count_ = k;
+  writing_ = true;
+  stream_.expires_after(std::chrono::milliseconds(write_timeout_ms));
+  asio::async_write(
+      stream_, asio::buffer(write_buf_),
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+}
+
+void Session::on_write(beast::error_code ec) {
+  writing_ = false;
+  write_buf_.clear();
+  if (closed_) return;
+  if (ec) return close();
+  const auto now = std::chrono::steady_clock::now();
+  bool close_after = false;
+  for (uint64_t i = 0; i < writing_count_; i++) {
+    Slot& s = slot(head_seq_);
+    thread_.metrics.count_request(s.routed, s.route, s.status);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - s.start).count();
+    thread_.metrics.latency_us.observe(static_cast<uint64_t>(us));
+    close_after = s.close;
+    s.ready = false;
+    s.bytes.clear();
+    head_seq_++;
+  }
+  writing_count_ = 0;
+  if (close_after) return linger_ ? linger_close() : close();
+  write();
+  read();
+  if (closing_ && pending() == 0 && !writing_) close();
+}
+
+void Session::stop() {
+  if (closed_) return;
+  closing_ = true;
+  if (pending() == 0 && !writing_) close();
+}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  thread_.sessions.erase(this);
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().close(ec);
+}
+
+// After a 400 or 413 the peer may still be sending: a close with unread
+// bytes would reset the connection and could destroy the answer before the
+// client reads it. Send FIN, drain for a while, then close.
+void Session::linger_close() {
+  if (!linger_started_) {
+    linger_started_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(std::chrono::milliseconds(linger_ms));
+  }
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code e, size_t) {
+                            if (e || self->closed_) return self->close();
+                            self->linger_close();
+                          });
+}
+
+}  // namespace boxoffice::net

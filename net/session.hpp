@@ -1,0 +1,95 @@
+// Session: one client connection (HTTP/1.1, keep-alive, pipelining).
+//
+// Contract:
+// - Runs only on its IoThread. Each request is read with a fresh Beast
+//   parser limited to header_bytes_max of header and body_bytes_max of body,
+//   under a deadline of the idle timeout (a slow or silent client is cut
+//   off); each write has write_timeout_ms.
+// - Reads ahead while fewer than pipeline_depth_max requests await their
+//   answers; answers leave strictly in request order.
+// - A request becomes a command pushed to the core (answered later through
+//   deliver()), or is answered at once (routing, auth, shape errors, /healthz,
+//   /metrics, 503 when the ingress ring is full).
+// - Unparseable HTTP gets 400 (a body over the limit: 413) and the
+//   connection closes after the answers before it. `Connection: close`,
+//   HTTP/1.0 without keep-alive, end of stream and stop() also end it once
+//   every request read so far is answered.
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/http_response.hpp"
+#include "net/io_thread.hpp"
+#include "net/options.hpp"
+#include "net/render.hpp"
+
+namespace boxoffice::net {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, IoThread& thread);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Starts reading. Call on the session's thread.
+  void start();
+  // The core's answer to request `seq`. Call on the session's thread.
+  void deliver(uint64_t seq, Reply& reply);
+  // Server shutdown: read nothing more, answer what was read, close.
+  void stop();
+
+  IoThread& thread() { return thread_; }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    bool close = false;  // the connection ends after this answer
+    bool routed = false;
+    Route route = Route::healthz;
+    uint16_t status = 0;
+    std::chrono::steady_clock::time_point start;
+    std::string bytes;  // the formatted response
+  };
+
+  void read();
+  void on_read(boost::beast::error_code ec);
+  void handle_request();
+  void answer_now(uint64_t seq, Reply& reply, BodyType type = BodyType::json);
+  void finish_slot(Slot& slot, uint64_t seq, const Reply& reply, BodyType type);
+  void bad_http(uint16_t status, std::string_view message);
+  void write();
+  void on_write(boost::beast::error_code ec);
+  void close();
+  void linger_close();
+  Slot& slot(uint64_t seq) { return slots_[seq % pipeline_depth_max]; }
+  uint64_t pending() const { return next_seq_ - head_seq_; }
+
+  IoThread& thread_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::array<Slot, pipeline_depth_max> slots_;
+  uint64_t head_seq_ = 0;       // the oldest unanswered request
+  uint64_t next_seq_ = 0;       // the next request read
+  uint64_t writing_count_ = 0;  // slots in the write in flight
+  std::string write_buf_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // no more reads: answer what is pending, then close
+  bool closed_ = false;
+  bool linger_ = false;
+  bool linger_started_ = false;  // drain the peer's unread bytes before closing (after 400/413)
+  Reply reply_;                  // scratch for answers made here
+};
+
+}  // namespace boxoffice::net
