@@ -33,12 +33,14 @@ using Code = Status::Code;
 //   and synced when EventLogOptions::fsync is set: one sync per append.
 // - wal_recovery_mode = kPointInTimeRecovery: a torn last write (a crash
 //   mid-sync) is dropped and the log opens at the last complete batch.
-//   Note what that mode also means: damage in the middle of the live WAL
-//   (media corruption, not a torn write) stops recovery before it, silently.
-//   kTolerateCorruptedTailRecords would refuse to open instead, but it
-//   also refuses some tails that a crash can leave; the brief for this log
-//   chose the former. Once flushed, events live in table files whose
-//   block checksums read() checks (a failure there is refused, by seq).
+//   What that mode also means (tested): damage in the middle of the live
+//   WAL (media corruption, not a torn write) stops recovery before it,
+//   silently; the batches after it are gone. kTolerateCorruptedTailRecords
+//   would refuse to open instead, but it also refuses a last record that a
+//   torn write left damaged rather than short (tried on RocksDB 7.8). Once
+//   flushed, events live in table files whose block checksums every read
+//   checks (a failure there is refused, naming the seq), and a clean close
+//   flushes, so only the WAL written since the last flush is exposed.
 //   track_and_verify_wals_in_manifest stays off: RocksDB 7.8 still had
 //   false "missing WAL" alarms with it.
 // - Checksums: table blocks carry XXH3 checksums (RocksDB's default,
@@ -209,6 +211,7 @@ struct EventLog::Impl {
   rdb::ColumnFamilyHandle* snapshots = nullptr;
   rdb::ColumnFamilyHandle* meta = nullptr;
 
+  bool opened = false;  // every check at open passed (a refused directory is not flushed)
   std::atomic<uint64_t> last_seq{0};
   rdb::WriteBatch append_batch;  // reused by append(): warmed, it allocates nothing
 
@@ -228,7 +231,7 @@ struct EventLog::Impl {
   Status close() {
     if (db == nullptr) return Status::ok();
     rdb::Status flushed;
-    if (options.mode == OpenMode::read_write && !failed.load()) {
+    if (options.mode == OpenMode::read_write && opened && !failed.load()) {
       rdb::FlushOptions fo;
       fo.wait = true;
       flushed = db->Flush(fo, {events, snapshots, meta});
@@ -280,7 +283,6 @@ struct EventLog::Impl {
 
   Status open_db(const std::vector<std::string>& families);
   Status check_format(bool fresh);
-  Status family_is_empty(rdb::ColumnFamilyHandle* family, bool* empty) const;
   Status recover_last_seq();
   Status load_snapshot_seqs();
 };
@@ -324,35 +326,18 @@ Status EventLog::Impl::open_db(const std::vector<std::string>& families) {
   return Status::ok();
 }
 
-Status EventLog::Impl::family_is_empty(rdb::ColumnFamilyHandle* family, bool* empty) const {
-  std::unique_ptr<rdb::Iterator> it(db->NewIterator(rdb::ReadOptions(), family));
-  it->SeekToFirst();
-  if (!it->status().ok()) return from_rocksdb(it->status(), options.dir + ": cannot read");
-  *empty = !it->Valid();
-  return Status::ok();
-}
-
-// Checks the format version; writes it into a new directory (or one whose
-// creation was interrupted before it was written: everything still empty).
+// Checks the format version, or writes it into a new directory.
 Status EventLog::Impl::check_format(bool fresh) {
   std::string value;
   const rdb::Status rs =
       db->Get(rdb::ReadOptions(), meta, rdb::Slice(meta_key_format_version), &value);
   if (rs.IsNotFound()) {
-    bool empty = fresh;
-    if (!fresh && options.mode == OpenMode::read_write) {
-      empty = true;
-      for (rdb::ColumnFamilyHandle* family : {events, snapshots, meta}) {
-        bool family_empty = false;
-        if (Status s = family_is_empty(family, &family_empty); !s.is_ok()) return s;
-        empty = empty && family_empty;
-      }
-    }
-    if (!empty) {
+    if (!fresh) {
       return Status::error(Code::unsupported_format,
                            options.dir +
                                " has no boxoffice format version: it is not a "
-                               "boxoffice data directory");
+                               "boxoffice data directory (or its creation was "
+                               "interrupted: then remove it)");
     }
     const auto version = encode_format_version(format_version_current);
     rdb::WriteBatch batch;
@@ -434,6 +419,7 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   if (Status s = impl->open_db(families); !s.is_ok()) return s;
   if (Status s = impl->check_format(fresh); !s.is_ok()) return s;
   if (Status s = impl->recover_last_seq(); !s.is_ok()) return s;
+  impl->opened = true;
   log->reset(new EventLog(std::move(impl)));
   return Status::ok();
 }

@@ -14,7 +14,10 @@
 //   the events of the failed write may or may not be in the log after a
 //   restart (they were never acknowledged).
 // - A torn last write (a crash in the middle of a sync) is dropped at open:
-//   the log recovers to the last complete batch.
+//   the log recovers to the last complete batch. (RocksDB's point-in-time
+//   recovery: damage in the middle of the WAL not yet flushed to tables
+//   also ends recovery there, silently. See the tuning notes in the .cpp.)
+// - close() flushes, so the next open replays no WAL.
 // - Reads check RocksDB's block checksums and that the sequence numbers are
 //   consecutive; a failure is corruption naming the sequence number.
 // - Opening refuses a directory that is missing (read modes), that is not a
