@@ -1,0 +1,200 @@
+// Hostile and unusual input against the real server: it answers 400/413
+// and closes the offending connection, and keeps serving everyone else.
+#include <doctest/doctest.h>
+
+#include <atomic>
+
+#include "tests/net/api_helpers.hpp"
+
+namespace boxoffice::test {
+namespace {
+
+// Sends raw bytes on a fresh connection; returns everything until the close.
+std::string raw_exchange(uint16_t port, std::string_view bytes) {
+  Client c(port);
+  c.write_raw(bytes);
+  return c.read_until_close();
+}
+
+bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+void check_alive(uint16_t port) {
+  Api api(port);
+  CHECK(api.get("/healthz").status == 200);
+}
+
+TEST_CASE("unparseable HTTP is 400 and the connection closes") {
+  ServerProcess server;
+  for (const std::string_view bad :
+       {std::string_view("GARBAGE\r\n\r\n"), std::string_view("GET\r\n\r\n"),
+        std::string_view("GET /healthz HTTP/9.9\r\n\r\n"),
+        std::string_view("GET /healthz HTTP/1.1\r\nBad Header Name: x\r\n\r\n"),
+        std::string_view("GET /healthz HTTP/1.1\r\nX-A: a\x01z\r\n\r\n"),
+        std::string_view("GET /healthz HTTP/1.1\r\nContent-Length: abc\r\n\r\n"),
+        std::string_view("POST /v1/queue/tokens HTTP/1.1\r\nContent-Length: 5\r\n"
+                         "Content-Length: 6\r\n\r\n{}")}) {
+    CAPTURE(bad);
+    const std::string out = raw_exchange(server.port(), bad);
+    CHECK(starts_with(out, "HTTP/1.1 400 "));
+    CHECK(out.find("Connection: close") != std::string::npos);
+    CHECK(out.find("INVALID_REQUEST") != std::string::npos);
+  }
+  check_alive(server.port());
+}
+
+TEST_CASE("a header block over the limit is 400; a body over 64 KiB is 413") {
+  ServerProcess server;
+  const std::string big_header =
+      "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n";
+  std::string out = raw_exchange(server.port(), big_header);
+  CHECK(starts_with(out, "HTTP/1.1 400 "));
+
+  std::string many_headers = "GET /healthz HTTP/1.1\r\n";
+  for (int i = 0; i < 1000; i++) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+  out = raw_exchange(server.port(), many_headers + "\r\n");
+  CHECK(starts_with(out, "HTTP/1.1 400 "));
+
+  const std::string big_body(70 * 1024, ' ');
+  out = raw_exchange(server.port(), "POST /v1/queue/tokens HTTP/1.1\r\nContent-Length: " +
+                                        std::to_string(big_body.size()) + "\r\n\r\n" + big_body);
+  CHECK(starts_with(out, "HTTP/1.1 413 "));
+  CHECK(out.find("PAYLOAD_TOO_LARGE") != std::string::npos);
+
+  // Chunked, over the limit only as it arrives.
+  std::string chunked = "POST /v1/queue/tokens HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 20; i++) chunked += "1000\r\n" + std::string(4096, ' ') + "\r\n";
+  chunked += "0\r\n\r\n";
+  out = raw_exchange(server.port(), chunked);
+  CHECK(starts_with(out, "HTTP/1.1 413 "));
+
+  // Exactly at the limit is fine.
+  Api api(server.port());
+  const std::string fits =
+      R"({"userId":"ok"})" + std::string(64 * 1024 - std::string(R"({"userId":"ok"})").size(), ' ');
+  CHECK(api.post("/v1/queue/tokens", fits).status == 201);
+  check_alive(server.port());
+}
+
+TEST_CASE("malformed, nested and mistyped JSON is 400 and the connection stays open") {
+  ServerProcess server;
+  Api api(server.port());
+  const std::string token = api.join("ivan");
+  const std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  for (const std::string& body :
+       {std::string("{"), std::string("nul"), std::string("{\"userId\":\"a\"} x"),
+        std::string("{\"userId\":\"a\",\"x\":") + deep + "}", deep,
+        std::string("{\"userId\":\"\xff\xfe\"}"), std::string("{\"userId\":12345678901234567890}"),
+        std::string("{\"userId\":[\"a\"]}"), std::string("")}) {
+    CAPTURE(body.substr(0, 60));
+    const Response r = api.post("/v1/queue/tokens", body);
+    CHECK(r.status == 400);
+    CHECK(r.code() == "INVALID_REQUEST");
+    CHECK_FALSE(r.closed);
+  }
+  for (const std::string& body :
+       {std::string(R"({"amount":1e400})"), std::string(R"({"amount":-99999999999999999999})"),
+        std::string(R"({"amount":9223372036854775808})"), std::string(R"({"amount":"1"})"),
+        std::string(R"({"amount":true})"), std::string(R"({"amount":{}})"),
+        std::string(R"({"amount":1.0})")}) {
+    CAPTURE(body);
+    CHECK(api.post("/v1/balance/charge", body, token).status == 400);
+  }
+  CHECK(api.get("/v1/balance", token).integer("balance") == 0);
+}
+
+TEST_CASE("pipelined requests are answered in order on one connection") {
+  ServerProcess server;
+  Client c(server.port());
+  std::string burst;
+  for (int i = 0; i < 24; i++) {
+    const std::string body = R"({"userId":"pipe)" + std::to_string(i) + R"("})";
+    if (i % 3 == 1) {
+      burst += "GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n";
+    } else {
+      burst += "POST /v1/queue/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+  }
+  c.write_raw(burst);
+  for (int i = 0; i < 24; i++) {
+    CAPTURE(i);
+    const Response r = c.receive();
+    if (i % 3 == 1) {
+      CHECK(r.status == 404);
+    } else {
+      CHECK(r.status == 201);
+      CHECK(r.text("userId") == "pipe" + std::to_string(i));
+    }
+  }
+}
+
+TEST_CASE("Connection: close and HTTP/1.0 end the connection after the answer") {
+  ServerProcess server;
+  std::string out = raw_exchange(server.port(),
+                                 "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"
+                                 "GET /healthz HTTP/1.1\r\n\r\n");
+  CHECK(starts_with(out, "HTTP/1.1 200 "));
+  CHECK(out.find("HTTP/1.1 200", 5) == std::string::npos);  // the second is never answered
+  out = raw_exchange(server.port(), "GET /healthz HTTP/1.0\r\n\r\n");
+  CHECK(starts_with(out, "HTTP/1.1 200 "));
+}
+
+TEST_CASE("a slow or silent client is cut off; others are served meanwhile") {
+  ServerProcess server({"--idle-timeout-seconds", "1"});
+  Client slow(server.port());
+  slow.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // never finishes
+  Client silent(server.port());
+  const auto start = Clock::now();
+  check_alive(server.port());
+  const std::string rest = slow.read_until_close();
+  CHECK(rest.empty());
+  CHECK(silent.read_until_close().empty());
+  const auto waited = Clock::now() - start;
+  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited < std::chrono::seconds(5));
+  check_alive(server.port());
+}
+
+TEST_CASE("1,100 concurrent keep-alive connections") {
+  ServerProcess server;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 1100; i++) {
+    clients.push_back(std::make_unique<Client>(server.port()));
+    clients.back()->send(http::verb::get, "/healthz");
+  }
+  int ok = 0;
+  for (auto& c : clients) ok += c->receive().status == 200 ? 1 : 0;
+  CHECK(ok == 1100);
+  // All still open and usable.
+  for (size_t i = 0; i < clients.size(); i += 100) {
+    CHECK(clients[i]->request(http::verb::get, "/healthz").status == 200);
+  }
+  Api api(server.port());
+  const Response m = api.get("/metrics");
+  CHECK(m.body.find("boxoffice_http_connections 1101") != std::string::npos);
+}
+
+TEST_CASE("beyond --connections-max new connections are closed; live ones keep working") {
+  ServerProcess server({"--connections-max", "3"});
+  std::vector<std::unique_ptr<Client>> live;
+  for (int i = 0; i < 3; i++) {
+    live.push_back(std::make_unique<Client>(server.port()));
+    CHECK(live.back()->request(http::verb::get, "/healthz").status == 200);
+  }
+  Client extra(server.port());
+  extra.send(http::verb::get, "/healthz");
+  CHECK(extra.receive().status == -1);  // closed without an answer
+  for (auto& c : live) CHECK(c->request(http::verb::get, "/healthz").status == 200);
+  live.pop_back();
+  CHECK(poll_until([&] {
+    try {
+      Client again(server.port());
+      return again.request(http::verb::get, "/healthz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+}
+
+}  // namespace
+}  // namespace boxoffice::test
