@@ -1,0 +1,195 @@
+// Many clients at once, a crash with writes in flight, and shutdown, against
+// the real server.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "tests/net/api_helpers.hpp"
+
+namespace boxoffice::test {
+namespace {
+
+TEST_CASE("200 clients hold the same seat at once: exactly one 201") {
+  ServerProcess server;
+  constexpr int clients = 200;
+  std::vector<std::unique_ptr<Api>> apis;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < clients; i++) {
+    apis.push_back(std::make_unique<Api>(server.port()));
+    tokens.push_back(apis.back()->join("racer" + std::to_string(i)));
+  }
+  const std::string date = apis[0]->first_date(tokens[0]);
+  std::barrier start(clients);
+  std::vector<int> status(clients);
+  std::vector<std::string> codes(clients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; i++) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      const Response r = apis[i]->hold(tokens[i], 1, date, 25);
+      status[i] = r.status;
+      if (r.status != 201) codes[i] = r.code();
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(std::count(status.begin(), status.end(), 201) == 1);
+  CHECK(std::count(status.begin(), status.end(), 409) == clients - 1);
+  CHECK(std::count(codes.begin(), codes.end(), "SEAT_UNAVAILABLE") == clients - 1);
+}
+
+TEST_CASE("50 users race for 50 seats in random order: no seat is held twice") {
+  ServerProcess server;
+  constexpr int users = 50;
+  std::vector<std::unique_ptr<Api>> apis;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < users; i++) {
+    apis.push_back(std::make_unique<Api>(server.port()));
+    tokens.push_back(apis.back()->join("seeker" + std::to_string(i)));
+  }
+  const std::string date = apis[0]->first_date(tokens[0]);
+  std::barrier start(users);
+  std::mutex mutex;
+  std::vector<int64_t> won_seats;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < users; i++) {
+    threads.emplace_back([&, i] {
+      std::vector<int> seats(50);
+      for (int s = 0; s < 50; s++) seats[s] = s + 1;
+      std::mt19937 rng(static_cast<uint32_t>(i));
+      std::shuffle(seats.begin(), seats.end(), rng);
+      start.arrive_and_wait();
+      for (const int seat : seats) {
+        const Response r = apis[i]->hold(tokens[i], 1, date, seat);
+        if (r.status == 201) {
+          std::lock_guard lock(mutex);
+          won_seats.push_back(r.integer("seatNumber"));
+        } else if (r.status == 429) {
+          break;  // this user holds the maximum
+        } else {
+          CHECK(r.code() == "SEAT_UNAVAILABLE");
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::set<int64_t> distinct(won_seats.begin(), won_seats.end());
+  CHECK(distinct.size() == won_seats.size());
+  CHECK(won_seats.size() == 50);  // 50 users x 4 holds max: every seat goes
+  const Response map = apis[0]->get("/v1/concerts/1/dates/" + date + "/seats", tokens[0]);
+  int held = 0;
+  for (int s = 0; s < 50; s++) held += map.text("seats/" + std::to_string(s) + "/status") == "held";
+  CHECK(held == 50);
+  // Every user's reservations, together, name each seat once.
+  std::set<int64_t> listed;
+  size_t count = 0;
+  for (int i = 0; i < users; i++) {
+    const Response r = apis[i]->get("/v1/reservations", tokens[i]);
+    for (auto res : r.json("reservations").get_array()) {
+      listed.insert(int64_t(res["seatNumber"]));
+      count++;
+    }
+  }
+  CHECK(count == 50);
+  CHECK(listed.size() == 50);
+}
+
+TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens too") {
+  ServerProcess server;  // --fsync on
+  constexpr int writers = 8;
+  std::vector<std::string> tokens;
+  {
+    Api api(server.port());
+    for (int i = 0; i < writers; i++) tokens.push_back(api.join("crash" + std::to_string(i)));
+  }
+  const std::string date = Api(server.port()).first_date(tokens[0]);
+  std::atomic<bool> go{true};
+  std::vector<int64_t> last_balance(writers, 0);    // from answered charges
+  std::vector<std::vector<int64_t>> held(writers);  // answered holds
+  std::vector<std::thread> threads;
+  for (int i = 0; i < writers; i++) {
+    threads.emplace_back([&, i] {
+      try {
+        Api api(server.port());
+        int seat = 1 + i * 6;
+        while (go.load()) {
+          const Response c = api.charge(tokens[i], 7);
+          if (c.status != 200) break;
+          last_balance[i] = c.integer("balance");
+          if (seat <= i * 6 + 4) {  // up to 4 holds each
+            const Response h = api.hold(tokens[i], 1, date, seat++);
+            if (h.status == 201) held[i].push_back(h.integer("reservationId"));
+            if (h.status < 0) break;
+          }
+        }
+      } catch (const std::exception&) {
+        // the server died under us
+      }
+    });
+  }
+  poll_until([&] {
+    return std::all_of(last_balance.begin(), last_balance.end(),
+                       [](int64_t b) { return b >= 7 * 20; });
+  });
+  server.kill9();
+  go.store(false);
+  for (auto& t : threads) t.join();
+
+  server.restart();
+  Api api(server.port());
+  for (int i = 0; i < writers; i++) {
+    CAPTURE(i);
+    const Response b = api.get("/v1/balance", tokens[i]);  // the token outlived the crash
+    REQUIRE(b.status == 200);
+    CHECK(b.integer("balance") >= last_balance[i]);
+    for (const int64_t id : held[i]) {
+      const Response r = api.get("/v1/reservations/" + std::to_string(id), tokens[i]);
+      CHECK(r.status == 200);
+      CHECK(r.text("userId") == "crash" + std::to_string(i));
+    }
+  }
+  CHECK(api.get("/healthz").integer("lastSeq") > 0);
+}
+
+TEST_CASE("SIGTERM: in-flight requests are answered, then a clean exit within 10 s") {
+  ServerProcess server;
+  std::atomic<bool> go{true};
+  std::atomic<int> answered{0};
+  std::atomic<int> broken{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; i++) {
+    threads.emplace_back([&, i] {
+      try {
+        Api api(server.port());
+        const std::string token = api.join("term" + std::to_string(i));
+        while (go.load()) {
+          const Response r = api.charge(token, 1);
+          if (r.status == 200) {
+            answered++;
+          } else {
+            // After the stop a connection may end; nothing else is allowed.
+            if (r.status != -1) broken++;
+            break;
+          }
+        }
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  poll_until([&] { return answered.load() > 50; });
+  const auto start = Clock::now();
+  const int code = server.stop();
+  go.store(false);
+  for (auto& t : threads) t.join();
+  CHECK(code == 0);
+  CHECK(Clock::now() - start < std::chrono::seconds(10));
+  CHECK(broken.load() == 0);
+}
+
+}  // namespace
+}  // namespace boxoffice::test
