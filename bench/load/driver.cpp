@@ -132,10 +132,11 @@ struct Driver::Impl {
   RequestSpec spec;
   JsonReader json;
   Stats stats;
-  Progress live_progress;
+  Progress live_progress;  // latency: of the warm-up until the first measured answer
   uint64_t connect_errors = 0;
   std::string last_connect_error;
   int64_t last_answer_ns = 0;
+  bool progress_measured = false;
   mutable std::mutex published_mutex;
   Progress published;
 };
@@ -356,11 +357,14 @@ void Driver::Impl::on_answer(Connection& connection, Agent* agent, Kind kind, un
   ++live_progress.requests;
   live_progress.accepted += ok ? 1 : 0;
   live_progress.errors += (status == 0 || status >= 500) ? 1 : 0;
-  if (intended_ns >= config.measure_from_ns && intended_ns < config.stop_ns) {
+  const bool measured = intended_ns >= config.measure_from_ns && intended_ns < config.stop_ns;
+  if (measured) {
     stats.record(kind, status, code, latency);
     stats.timeouts += timed_out ? 1 : 0;
-    live_progress.latency_ns.record(latency);
   }
+  if (measured && !progress_measured) live_progress.latency_ns.reset();  // the warm-up's is done
+  progress_measured = progress_measured || measured;
+  live_progress.latency_ns.record(latency);
   --in_flight;
   agent->on_response(kind, Response{status, code, body}, now);
   const bool retry = status == 0 || status == 503;

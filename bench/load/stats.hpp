@@ -40,7 +40,7 @@ struct Progress {
   uint64_t requests = 0;
   uint64_t accepted = 0;
   uint64_t errors = 0;
-  Histogram latency_ns;  // of the measured window so far
+  Histogram latency_ns;  // of the measured window so far (of the warm-up during it)
 };
 
 }  // namespace boxoffice::load
