@@ -6,6 +6,7 @@
 // with --holds-per-user holds live, cancel the oldest instead.
 // Exit codes: 0 ran, 1 the store failed, 2 a bad command line.
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <boost/program_options.hpp>
 #include <charconv>
@@ -67,6 +68,16 @@ std::unique_ptr<baseline::Backend> make_backend(const Config& c) {
   return baseline::make_postgres(c.endpoint, c.variant);
 }
 
+// User + system CPU time of this process so far.
+double process_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct Window {
   int64_t measure_from_ns;
   int64_t stop_ns;
@@ -112,20 +123,20 @@ std::string durability(const Config& c) {
                              : "fsync on, synchronous_commit on";
 }
 
-void print(const Config& c, const load::Stats& s, double seconds) {
+void print(const Config& c, const load::Stats& s, double seconds, double cpu_share) {
   const auto& hold = s.by_kind[static_cast<size_t>(load::Kind::hold)];
   const double holds_per_s = static_cast<double>(hold.accepted) / seconds;
   const auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
   if (c.json) {
     fmt::print(
-        R"({{"system":"{}","variant":"{}","durability":"{}","connections":{},"duration_s":{},"requests":{},"requests_per_s":{:.1f},"accepted_per_s":{:.1f},"holds_per_s":{:.1f},"errors":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},"hold_p50_ms":{:.3f},"hold_p99_ms":{:.3f},"hold_p999_ms":{:.3f},"holds_tried":{},"seat_unavailable":{},"hold_limit":{}}})"
+        R"({{"system":"{}","variant":"{}","durability":"{}","connections":{},"duration_s":{},"requests":{},"requests_per_s":{:.1f},"accepted_per_s":{:.1f},"holds_per_s":{:.1f},"errors":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},"hold_p50_ms":{:.3f},"hold_p99_ms":{:.3f},"hold_p999_ms":{:.3f},"holds_tried":{},"seat_unavailable":{},"hold_limit":{},"client_cpu_share":{:.3f}}})"
         "\n",
         c.system, c.variant, durability(c), c.connections, c.duration_s, s.requests,
         static_cast<double>(s.requests) / seconds, static_cast<double>(s.accepted) / seconds,
         holds_per_s, s.errors(), ms(s.latency_ns.percentile(50)), ms(s.latency_ns.percentile(99)),
         ms(s.latency_ns.percentile(99.9)), ms(hold.latency_ns.percentile(50)),
         ms(hold.latency_ns.percentile(99)), ms(hold.latency_ns.percentile(99.9)), hold.requests,
-        s.by_status[409], s.by_status[429]);
+        s.by_status[409], s.by_status[429], cpu_share);
     return;
   }
   fmt::print("{} ({}; {}): {} connections, {} s\n", c.system, c.variant, durability(c),
@@ -135,6 +146,7 @@ void print(const Config& c, const load::Stats& s, double seconds) {
   fmt::print("  hold latency ms  p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
              ms(hold.latency_ns.percentile(50)), ms(hold.latency_ns.percentile(99)),
              ms(hold.latency_ns.percentile(99.9)), ms(hold.latency_ns.max()));
+  fmt::print("  client CPU {:.0f} % of one core\n", 100 * cpu_share);
 }
 
 // Runs the storm on every connection at once; exit code.
@@ -163,16 +175,19 @@ int run(const Config& c) {
   std::vector<load::Stats> stats(c.connections);
   std::vector<std::string> errors(c.connections);
   std::vector<std::thread> threads;
+  const double cpu_before_s = process_cpu_s();
   for (uint32_t i = 0; i < c.connections; ++i) {
     threads.emplace_back([&, i] { storm(*backends[i], c, picker, i, w, stats[i], errors[i]); });
   }
   for (auto& t : threads) t.join();
+  const double run_s = static_cast<double>(load::steady_now_ns() - start) / 1e9 + 0.05;
+  const double cpu_share = (process_cpu_s() - cpu_before_s) / run_s;
   load::Stats total;
   for (const auto& s : stats) total.merge(s);
   for (const auto& e : errors) {
     if (!e.empty()) fmt::print(stderr, "boxoffice-baseline: {}\n", e);
   }
-  print(c, total, static_cast<double>(c.duration_s));
+  print(c, total, static_cast<double>(c.duration_s), cpu_share);
   return 0;
 }
 

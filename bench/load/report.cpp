@@ -123,6 +123,8 @@ void print_table(const RunReport& r, std::FILE* out) {
              ms(h.percentile(50)), ms(h.percentile(90)), ms(h.percentile(99)),
              ms(h.percentile(99.9)), ms(h.max()));
   print_kinds(s, r.measured_s, out);
+  fmt::print(out, "  client CPU {:.2f} s in {:.2f} s ({:.0f} % of one core)\n", r.client_cpu_s,
+             r.run_s, r.run_s > 0 ? 100 * r.client_cpu_s / r.run_s : 0.0);
   if (r.sale_open) print_sale_open(*r.sale_open, out);
   fmt::print(out, "{}\n", describe(r.verdict));
 }
@@ -138,11 +140,11 @@ std::string to_json(const RunReport& r) {
       o.duration_s, o.warmup_s, o.seed, r.users, r.setup_s, t);
   fmt::format_to(
       std::back_inserter(json),
-      R"("requests":{},"accepted":{},"requests_per_s":{:.1f},"accepted_per_s":{:.1f},"holds_per_s":{:.1f},"purchases_per_s":{:.1f},"errors":{},"timeouts":{},"connect_errors":{},)",
+      R"("requests":{},"accepted":{},"requests_per_s":{:.1f},"accepted_per_s":{:.1f},"holds_per_s":{:.1f},"purchases_per_s":{:.1f},"errors":{},"timeouts":{},"connect_errors":{},"client_cpu_share":{:.3f},)",
       s.requests, s.accepted, per_s(s.requests, t), per_s(s.accepted, t),
       per_s(s.by_kind[static_cast<size_t>(Kind::hold)].accepted, t),
       per_s(s.by_kind[static_cast<size_t>(Kind::pay)].accepted, t), s.errors(), s.timeouts,
-      r.connect_errors);
+      r.connect_errors, r.run_s > 0 ? r.client_cpu_s / r.run_s : 0.0);
   fmt::format_to(
       std::back_inserter(json),
       R"("p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},"max_ms":{:.3f},{},"kinds":{},"verify":{})",

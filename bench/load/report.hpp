@@ -29,6 +29,8 @@ struct RunReport {
   double measured_s = 0;
   Stats stats;
   uint64_t connect_errors = 0;
+  double client_cpu_s = 0;  // this process's CPU time during the scenario (all threads)
+  double run_s = 0;         // wall time of the scenario, warm-up included
   Verdict verdict;
   std::optional<SaleOpenResult> sale_open;
 };

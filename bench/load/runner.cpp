@@ -1,6 +1,7 @@
 #include "bench/load/runner.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,6 +44,16 @@ Target resolve(const Options& o) {
   }
   const auto endpoint = results.begin()->endpoint();
   return {endpoint.address().to_string(), o.port, fmt::format("{}:{}", o.host, o.port)};
+}
+
+// User + system CPU time of this process so far.
+double process_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 int64_t system_now_ms() {
@@ -335,8 +346,11 @@ void Run::run_scenario() {
   timing.measure_from_ns = timing.start_ns + (sale_open ? 0 : int64_t{o_.warmup_s} * ns_per_s);
   timing.stop_ns = timing.measure_from_ns + int64_t{o_.duration_s} * ns_per_s;
   const auto agents = scenario_agents(timing.start_ns);
+  const double cpu_before_s = process_cpu_s();
   const PhaseResult r = run_phase(target_, spread(agents), o_.connections,
                                   static_cast<double>(o_.rate_per_s), timing, o_, true);
+  report_.client_cpu_s = process_cpu_s() - cpu_before_s;
+  report_.run_s = static_cast<double>(steady_now_ns() - timing.start_ns) / 1e9;
   report_.stats = r.stats;
   report_.connect_errors = r.connect_errors;
   const int64_t end_ns =
