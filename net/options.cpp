@@ -208,12 +208,19 @@ OptionsOutcome parse_options(int argc, const char* const* argv,
   outcome.exit_code = 2;
   po::variables_map vm;
   try {
-    po::store(
+    const po::parsed_options parsed =
         po::command_line_parser(argc, argv)
             .options(desc)
             .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
-            .run(),
-        vm);
+            .run();
+    for (const po::option& o : parsed.options) {
+      if (o.position_key >= 0 || o.string_key.empty()) {
+        const std::string text = o.value.empty() ? std::string() : o.value.front();
+        outcome.message = "boxoffice: unexpected argument '" + text + "' (see --help)";
+        return outcome;
+      }
+    }
+    po::store(parsed, vm);
   } catch (const po::error& e) {
     outcome.message = std::string("boxoffice: ") + e.what() + " (see --help)";
     return outcome;
