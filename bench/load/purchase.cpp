@@ -97,7 +97,10 @@ void PurchaseAgent::on_hold(const Response& response, int64_t now_ns) {
     }
   } else if (response.code == ErrorCode::seat_unavailable) {
     ++failed_holds_;
-    if (free_seats_.empty() && ++misses_ >= blind_misses_max) stage_ = Stage::look_dates;
+    if (++misses_ >= blind_misses_max) {  // guessing, or the map read last is stale
+      free_seats_.clear();
+      stage_ = Stage::look_dates;
+    }
   } else if (response.status == 0) {
     context_.ledger->unknown_outcome();
   } else if (response.status != 503) {

@@ -140,9 +140,10 @@ class MixedAgent : public Agent {
 };
 
 // purchase and sale-open: queue -> hold -> charge -> pay, like a buyer. A miss
-// (seat taken) tries another seat; after a few misses it reads the dates and a
-// seat map and picks among the free seats; when no date has a free seat it
-// leaves the queue and is done. purchase starts over after each payment (the
+// (seat taken) tries another seat; after a few misses in a row it reads the
+// dates and a seat map and picks among the free seats (and reads them again
+// after a few more); when no date has a free seat it leaves the queue and is
+// done. purchase starts over after each payment (the
 // payment used the token up, so it queues again); sale-open buys once.
 class PurchaseAgent : public Agent {
  public:
@@ -158,7 +159,7 @@ class PurchaseAgent : public Agent {
 
  private:
   enum class Stage : uint8_t { arrive, hold, look_dates, look_seats, charge, pay, leave, done };
-  static constexpr uint32_t blind_misses_max = 3;  // misses before reading the seat map
+  static constexpr uint32_t blind_misses_max = 3;  // misses in a row before reading the map
   void fill_hold(RequestSpec& out);
   void on_hold(const Response& response, int64_t now_ns);
   void on_look(Kind kind, const Response& response);
