@@ -191,5 +191,50 @@ TEST_CASE("SIGTERM: in-flight requests are answered, then a clean exit within 10
   CHECK(broken.load() == 0);
 }
 
+TEST_CASE("a full ingress queue answers 503 OVERLOADED with Retry-After, and changes nothing") {
+  ServerProcess server({"--ingress-queue-max", "16"});
+  constexpr int connections = 64;
+  std::vector<std::string> tokens;
+  {
+    Api api(server.port());
+    for (int i = 0; i < connections; i++) tokens.push_back(api.join("busy" + std::to_string(i)));
+  }
+  int overloaded = 0;
+  int64_t charged = 0;
+  for (int round = 0; round < 20 && overloaded == 0; round++) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < connections; i++) {
+      clients.push_back(std::make_unique<Client>(server.port()));
+      std::string burst;
+      const std::string body = R"({"amount":1})";
+      for (int k = 0; k < 8; k++) {
+        burst += "POST /v1/balance/charge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                 tokens[i] + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                 body;
+      }
+      clients.back()->write_raw(burst);
+    }
+    for (auto& c : clients) {
+      for (int k = 0; k < 8; k++) {
+        const Response r = c->receive();
+        if (r.status == 503) {
+          overloaded++;
+          CHECK(r.code() == "OVERLOADED");
+          CHECK(r.headers.at("retry-after") == "1");
+        } else {
+          CHECK(r.status == 200);
+          charged++;
+        }
+      }
+    }
+  }
+  CHECK(overloaded > 0);
+  // Only the answered charges happened.
+  Api api(server.port());
+  int64_t total = 0;
+  for (const std::string& t : tokens) total += api.get("/v1/balance", t).integer("balance");
+  CHECK(total == charged);
+}
+
 }  // namespace
 }  // namespace boxoffice::test
