@@ -9,7 +9,9 @@
 // - Submits every batch to the group committer, even one without events, so
 //   that batches become durable in order; only when its batch is durable are
 //   a batch's replies posted to their connections (reads included: a read
-//   never shows an event that is not durable yet).
+//   never shows an event that is not durable yet). A batch without events
+//   while no batch is in flight has nothing to wait for: its replies are
+//   posted at once.
 // - After a failed commit: the failed batch and every later one are answered
 //   503, no further command is executed, and the server reports failure.
 #pragma once

@@ -11,9 +11,9 @@ bool Ingress::push(uint32_t ring, const IngressItem& item) {
   BOXOFFICE_ASSERT(ring < rings_.size());
   if (!rings_[ring]->push(item)) return false;
   // Pairs with the fence in wait(): either the core sees this item when it
-  // checks the rings, or this thread sees it asleep and wakes it.
+  // checks the rings, or the producer sees it asleep (core_sleeping()) and
+  // wakes it.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_relaxed)) wake();
   return true;
 }
 

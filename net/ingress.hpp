@@ -6,8 +6,8 @@
 // and the request is answered 503 OVERLOADED at once. drain() takes what
 // is there from every ring in a fixed order (up to a bound), so one busy
 // thread cannot starve the others for more than one batch. The core sleeps
-// in wait() when every ring is empty and is woken by the next push (or by
-// the deadline it gives, for ticks).
+// in wait() when every ring is empty and is woken by the producer that sees
+// it asleep after a push (or by the deadline it gives, for ticks).
 #pragma once
 
 #include <atomic>
@@ -36,8 +36,11 @@ class Ingress {
  public:
   Ingress(uint32_t rings, uint32_t capacity);
 
-  // I/O thread `ring` only. False when the ring is full.
+  // I/O thread `ring` only. False when the ring is full. After a push that
+  // returned true, the producer must call wake() if core_sleeping() (it may
+  // defer that call, to wake the core once for several pushes).
   bool push(uint32_t ring, const IngressItem& item);
+  bool core_sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
 
   // Core thread only: hands up to `max` items to visit(IngressItem&), ring
   // by ring. Returns how many.

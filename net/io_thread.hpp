@@ -46,6 +46,7 @@ struct IoThread {
   ServerShared& shared;
   std::unordered_set<Session*> sessions;  // open connections, this thread only
   IngressItem scratch;                    // the request being parsed
+  bool core_wake_posted = false;          // a wake of the core is queued on ioc
   std::thread thread;
 };
 

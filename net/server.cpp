@@ -1,5 +1,6 @@
 #include "net/server.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
@@ -161,12 +162,19 @@ class Running {
           core_->on_durable(b, tag, s);
         });
     core_->set_committer(&*committer_);
-    core_thread_ = std::thread([this] { core_->run(); });
+    core_thread_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "bo-core");
+      core_->run();
+    });
     listener_->start();
     for (auto& t : threads_) {
       guards_.emplace_back(asio::make_work_guard(t->ioc));
       IoThread* io = t.get();
-      t->thread = std::thread([io] { io->ioc.run(); });
+      t->thread = std::thread([io] {
+        const std::string name = "bo-io-" + std::to_string(io->index);
+        ::pthread_setname_np(::pthread_self(), name.c_str());
+        io->ioc.run();
+      });
     }
   }
 

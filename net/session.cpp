@@ -52,6 +52,17 @@ TimeMs wall_clock_ms() {
       .count();
 }
 
+// Wakes the core once the handlers ready now have run, so that the requests
+// of one round of I/O cost one wake-up.
+void wake_core(IoThread& thread) {
+  if (thread.core_wake_posted) return;
+  thread.core_wake_posted = true;
+  asio::post(thread.ioc, [&thread] {
+    thread.core_wake_posted = false;
+    thread.shared.ingress->wake();
+  });
+}
+
 bool is_http_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(http::error::bad_target).category();
 }
@@ -185,6 +196,7 @@ void Session::handle_request() {
   item.seq = seq;
   const bool queued = shared.ingress->push(thread_.index, item);
   item.session.reset();
+  if (queued && shared.ingress->core_sleeping()) wake_core(thread_);
   if (!queued) {
     thread_.metrics.overloaded.add();
     render_error(Code::overloaded, "the server is at capacity; retry later", &reply_);

@@ -1,5 +1,7 @@
 #include "net/snapshotter.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -15,7 +17,10 @@ Snapshotter::Snapshotter(storage::EventLog& log, const Config& config, uint64_t 
     : log_(log), config_(config), every_events_(every_events) {
   durable_seq_.store(log.last_seq());
   next_due_seq_.store(UINT64_MAX);  // until the thread knows where the shadow starts
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "bo-snapshot");
+    run();
+  });
 }
 
 Snapshotter::~Snapshotter() {
