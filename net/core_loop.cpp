@@ -86,8 +86,10 @@ void CoreLoop::run() {
     }
     if (events_.empty() && in_flight_.load() == 0) {
       // Nothing to make durable, and nothing before it waits: answer now,
-      // without a round trip through the committer.
-      post_replies(*batch, true);
+      // without a round trip through the committer. A batch that failed
+      // before it is seen here (failed is set before in_flight drops), and
+      // then this one may have read undurable state: refused too.
+      post_replies(*batch, !shared_.failed.load());
       std::lock_guard lock(mutex_);
       free_.push_back(batch);
       continue;

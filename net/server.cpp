@@ -242,13 +242,34 @@ class SignalWaiter {
 
 }  // namespace
 
-int run_server(const ServerOptions& options_in) {
-  ServerOptions options = options_in;
-  SignalWaiter signals;
-  setup_logging(options.log_level);
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<storage::EventLog> log;
+  std::optional<Engine> engine;
+  std::optional<Running> running;
+  std::optional<Snapshotter> snapshotter;
+  bool started = false;
+
+  int start();
+};
+
+Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+}
+
+Server::~Server() {
+  if (impl_->started) stop();
+}
+
+int Server::start() {
+  const int code = impl_->start();
+  impl_->started = code == 0;
+  return code;
+}
+
+int Server::Impl::start() {
   std::signal(SIGPIPE, SIG_IGN);
   fit_open_files(options);
-
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
@@ -258,7 +279,6 @@ int run_server(const ServerOptions& options_in) {
   storage::EventLogOptions log_options;
   log_options.dir = options.data_dir;
   log_options.fsync = options.fsync;
-  std::unique_ptr<storage::EventLog> log;
   if (const storage::Status s = storage::EventLog::open(log_options, &log); !s.is_ok()) {
     spdlog::error("--data-dir {}: cannot open the event log: {}", options.data_dir, s.to_string());
     return 2;
@@ -271,7 +291,6 @@ int run_server(const ServerOptions& options_in) {
   if (secret.created) spdlog::info("created a new token secret in {}", options.data_dir);
 
   const auto recovery_start = std::chrono::steady_clock::now();
-  std::optional<Engine> engine;
   if (const std::string error = recover(*log, options.engine, engine); !error.empty()) {
     spdlog::critical("recovery failed: {}", error);
     return 1;
@@ -288,28 +307,47 @@ int run_server(const ServerOptions& options_in) {
     }
   }
 
-  Running running(options, *log, *engine, secret.secret);
-  if (const std::string error = running.bind(); !error.empty()) {
+  running.emplace(options, *log, *engine, secret.secret);
+  if (const std::string error = running->bind(); !error.empty()) {
     spdlog::error("--listen {}:{}: {}", options.listen_host, options.listen_port, error);
+    running.reset();
     return 2;
   }
-  std::optional<Snapshotter> snapshotter;
   snapshotter.emplace(*log, options.engine, options.snapshot_every_events);
-  running.start(&*snapshotter);
-  spdlog::info("boxoffice serving on {}:{} ({})", running.endpoint().address().to_string(),
-               running.endpoint().port(), options.describe());
+  running->start(&*snapshotter);
+  spdlog::info("boxoffice serving on {}:{} ({})", running->endpoint().address().to_string(),
+               running->endpoint().port(), options.describe());
   if (!options.fsync) {
     spdlog::warn(
         "--fsync off: acknowledged writes are NOT synced to disk and may be lost on a "
         "crash or power failure; use only for benchmarks");
   }
-  signals.wait();
-  running.stop();
-  snapshotter.reset();
-  const storage::Status closed = log->close();
+  return 0;
+}
+
+uint16_t Server::port() const { return impl_->running->endpoint().port(); }
+
+storage::EventLog& Server::log_for_test() { return *impl_->log; }
+
+int Server::stop() {
+  BOXOFFICE_ASSERT(impl_->started);
+  impl_->started = false;
+  impl_->running->stop();
+  const bool failed = impl_->running->failed();
+  impl_->snapshotter.reset();
+  const storage::Status closed = impl_->log->close();
   if (!closed.is_ok()) spdlog::error("closing the event log: {}", closed.to_string());
   spdlog::info("stopped");
-  return running.failed() || !closed.is_ok() ? 1 : 0;
+  return failed || !closed.is_ok() ? 1 : 0;
+}
+
+int run_server(const ServerOptions& options) {
+  SignalWaiter signals;
+  setup_logging(options.log_level);
+  Server server(options);
+  if (const int code = server.start(); code != 0) return code;
+  signals.wait();
+  return server.stop();
 }
 
 }  // namespace boxoffice::net

@@ -16,10 +16,42 @@
 //  503 from then on and exits 1 when stopped.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+
 #include "net/options.hpp"
+
+namespace boxoffice::storage {
+class EventLog;
+}
 
 namespace boxoffice::net {
 
+// Sets up logging, runs a Server until SIGINT or SIGTERM, returns the exit
+// code.
 int run_server(const ServerOptions& options);
+
+// The server as an object (run_server uses it; tests run it in-process).
+class Server {
+ public:
+  explicit Server(const ServerOptions& options);
+  ~Server();  // stop(), if started
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Steps 1 to 3. Returns 0 once serving, else the exit code (nothing runs).
+  int start();
+  // The port it listens on. REQUIRES: started.
+  uint16_t port() const;
+  // Step 4. Returns the exit code: 0, or 1 after a failure while running.
+  int stop();
+
+  // Tests only: the event log (for its fault injection).
+  storage::EventLog& log_for_test();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace boxoffice::net
