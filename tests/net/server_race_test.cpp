@@ -109,8 +109,8 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
   }
   const std::string date = Api(server.port()).first_date(tokens[0]);
   std::atomic<bool> go{true};
-  std::vector<int64_t> last_balance(writers, 0);    // from answered charges
-  std::vector<std::vector<int64_t>> held(writers);  // answered holds
+  std::vector<std::atomic<int64_t>> last_balance(writers);  // from answered charges
+  std::vector<std::vector<int64_t>> held(writers);          // answered holds
   std::vector<std::thread> threads;
   for (int i = 0; i < writers; i++) {
     threads.emplace_back([&, i] {
@@ -120,7 +120,7 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
         while (go.load()) {
           const Response c = api.charge(tokens[i], 7);
           if (c.status != 200) break;
-          last_balance[i] = c.integer("balance");
+          last_balance[i].store(c.integer("balance"));
           if (seat <= i * 6 + 4) {  // up to 4 holds each
             const Response h = api.hold(tokens[i], 1, date, seat++);
             if (h.status == 201) held[i].push_back(h.integer("reservationId"));
@@ -134,7 +134,7 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
   }
   poll_until([&] {
     return std::all_of(last_balance.begin(), last_balance.end(),
-                       [](int64_t b) { return b >= 7 * 20; });
+                       [](const std::atomic<int64_t>& b) { return b.load() >= 7 * 20; });
   });
   server.kill9();
   go.store(false);
@@ -146,7 +146,7 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
     CAPTURE(i);
     const Response b = api.get("/v1/balance", tokens[i]);  // the token outlived the crash
     REQUIRE(b.status == 200);
-    CHECK(b.integer("balance") >= last_balance[i]);
+    CHECK(b.integer("balance") >= last_balance[i].load());
     for (const int64_t id : held[i]) {
       const Response r = api.get("/v1/reservations/" + std::to_string(id), tokens[i]);
       CHECK(r.status == 200);
