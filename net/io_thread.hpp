@@ -40,14 +40,17 @@ struct IoThread {
       : index(index_), parser(secret, std::move(admin_key)), shared(shared_) {}
 
   const uint32_t index;  // also its ingress ring
-  boost::asio::io_context ioc{1};
   RequestParser parser;
   IoMetrics metrics;
   ServerShared& shared;
   std::unordered_set<Session*> sessions;  // open connections, this thread only
   IngressItem scratch;                    // the request being parsed
   bool core_wake_posted = false;          // a wake of the core is queued on ioc
+  int64_t overload_logged_s = -1;         // when a full ingress queue was last logged
   std::thread thread;
+  // Last, so destroyed first: handlers still queued on it hold sessions,
+  // whose destructors use the members above.
+  boost::asio::io_context ioc{1};
 };
 
 }  // namespace boxoffice::net

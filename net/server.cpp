@@ -204,6 +204,9 @@ class Running {
     guards_.clear();
     for (auto& t : threads_) t->ioc.stop();
     for (auto& t : threads_) t->thread.join();
+    // Requests queued after the core stopped (connections that outlived the
+    // grace period) are dropped here, while their threads' state exists.
+    ingress_.drain(SIZE_MAX, [](IngressItem& item) { item.session.reset(); });
   }
 
   bool failed() const { return shared_.failed.load(); }

@@ -7,6 +7,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "net/json_writer.hpp"
 
 namespace boxoffice::net {
@@ -127,6 +129,10 @@ void Session::on_read(beast::error_code ec) {
 
 void Session::bad_http(uint16_t status, std::string_view message) {
   thread_.metrics.bad_http.add();
+  beast::error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  spdlog::debug("{} from {}: answered {} and closing", message,
+                ec ? std::string("?") : peer.address().to_string(), status);
   const uint64_t seq = next_seq_++;
   Slot& s = slot(seq);
   s = Slot{};
@@ -149,6 +155,11 @@ void Session::handle_request() {
   s.start = std::chrono::steady_clock::now();
   s.bytes.clear();
   if (s.close) closing_ = true;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    s.line.assign(req.method_string().data(), req.method_string().size());
+    s.line += ' ';
+    s.line.append(req.target().data(), req.target().size());
+  }
 
   HttpRequestView view;
   view.method = method_of(req.method());
@@ -199,6 +210,13 @@ void Session::handle_request() {
   if (queued && shared.ingress->core_sleeping()) wake_core(thread_);
   if (!queued) {
     thread_.metrics.overloaded.add();
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    if (now_s != thread_.overload_logged_s) {  // at most one line a second per thread
+      thread_.overload_logged_s = now_s;
+      spdlog::warn("ingress queue of I/O thread {} full: answering 503 OVERLOADED", thread_.index);
+    }
     render_error(Code::overloaded, "the server is at capacity; retry later", &reply_);
     answer_now(seq, reply_);
   }
@@ -257,6 +275,10 @@ void Session::on_write(beast::error_code ec) {
     thread_.metrics.count_request(s.routed, s.route, s.status);
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - s.start).count();
     thread_.metrics.latency_us.observe(static_cast<uint64_t>(us));
+    if (!s.line.empty()) {
+      spdlog::debug("{} -> {} in {} us", s.line, s.status, us);
+      s.line.clear();
+    }
     close_after = s.close;
     s.ready = false;
     s.bytes.clear();

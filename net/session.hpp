@@ -59,6 +59,7 @@ class Session : public std::enable_shared_from_this<Session> {
     uint16_t status = 0;
     std::chrono::steady_clock::time_point start;
     std::string bytes;  // the formatted response
+    std::string line;   // "METHOD target", kept only when logging at debug level
   };
 
   void read();

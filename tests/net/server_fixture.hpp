@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <simdjson.h>
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -189,15 +190,16 @@ class ServerProcess {
   void start() {
     port_ = free_port();
     log_path_ = data_dir_ + ".log";
-    std::vector<std::string> argv = {BOXOFFICE_BINARY,
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--data-dir",
-                                     data_dir_,
-                                     "--fsync",
-                                     "on",
-                                     "--log-level",
-                                     "warn"};
+    std::vector<std::string> argv = {BOXOFFICE_BINARY, "--listen",
+                                     "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_};
+    // Defaults of the tests, unless the test gives its own.
+    for (const auto& [flag, value] :
+         {std::pair<std::string, std::string>{"--fsync", "on"}, {"--log-level", "warn"}}) {
+      if (std::find(args_.begin(), args_.end(), flag) == args_.end()) {
+        argv.push_back(flag);
+        argv.push_back(value);
+      }
+    }
     argv.insert(argv.end(), args_.begin(), args_.end());
     pid_ = spawn(argv, log_path_);
     wait_until_up();

@@ -236,5 +236,24 @@ TEST_CASE("a full ingress queue answers 503 OVERLOADED with Retry-After, and cha
   CHECK(total == charged);
 }
 
+TEST_CASE("a restart loads the newest snapshot and replays the events after it") {
+  ServerProcess server({"--snapshot-every-events", "1000", "--log-level", "info"});
+  Api api(server.port());
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 400; i++) tokens.push_back(api.join("snap" + std::to_string(i)));
+  CHECK(poll_until([&] { return server.log().find("snapshot at seq") != std::string::npos; }));
+  for (int i = 0; i < 10; i++) api.charge(tokens[static_cast<size_t>(i)], 100 + i);
+  server.kill9();
+  server.restart();
+  CHECK(server.log().find("loaded the snapshot at seq") != std::string::npos);
+  Api again(server.port());
+  for (int i = 0; i < 10; i++) {
+    const Response r = again.get("/v1/balance", tokens[static_cast<size_t>(i)]);
+    CHECK(r.status == 200);
+    CHECK(r.integer("balance") == 100 + i);
+  }
+  CHECK(again.get("/v1/queue/tokens/current", tokens.back()).text("userId") == "snap399");
+}
+
 }  // namespace
 }  // namespace boxoffice::test
