@@ -399,5 +399,24 @@ TEST_CASE("authentication, shape and state errors, in the documented order") {
   CHECK(r.text("userId") == "henry");
 }
 
+TEST_CASE("the demo catalog seeds an empty data directory only; --fsync off says so") {
+  {
+    ServerProcess server({"--demo-catalog", "off", "--fsync", "off"});
+    Api api(server.port());
+    const Response r = api.get("/v1/concerts");
+    CHECK(r.json("concerts").get_array().size() == 0);
+    const Response h = api.get("/healthz");
+    CHECK(h.text("durability") == "none");
+    CHECK(h.integer("lastSeq") == 0);
+  }
+  ServerProcess server;
+  Api api(server.port());
+  CHECK(api.get("/v1/concerts").json("concerts").get_array().size() == 1);
+  CHECK(server.stop() == 0);
+  server.restart();
+  Api again(server.port());
+  CHECK(again.get("/v1/concerts").json("concerts").get_array().size() == 1);
+}
+
 }  // namespace
 }  // namespace boxoffice::test
