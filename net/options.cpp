@@ -1,5 +1,6 @@
 #include "net/options.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <sstream>
 #include <vector>
@@ -181,18 +182,30 @@ std::string help_text(const std::vector<Flag>& all) {
          "usage: boxoffice [flags]\n\n"
          "Every flag may also be set as BOXOFFICE_<NAME> in the environment\n"
          "(e.g. BOXOFFICE_ADMIN_KEY); a flag on the command line wins.\n\n";
+  constexpr size_t indent = 34, width = 100;
   for (const Flag& f : all) {
-    std::string left = std::string("  --") + f.name + " " + f.value_name;
-    if (left.size() < 34) left.resize(34, ' ');
-    out << left << f.help << "\n";
+    std::string line = std::string("  --") + f.name + " " + f.value_name;
+    line.resize(std::max(line.size() + 1, indent), ' ');
+    // The help text, wrapped at `width` columns under the indent.
+    std::string_view rest = f.help;
+    while (!rest.empty()) {
+      size_t take = rest.size();
+      if (line.size() + take > width) {
+        take = rest.rfind(' ', width - line.size());
+        if (take == std::string_view::npos || take == 0) take = rest.size();
+      }
+      out << line << rest.substr(0, take) << "\n";
+      rest.remove_prefix(std::min(rest.size(), take + 1));
+      line.assign(indent, ' ');
+    }
   }
   out << "  --help                          this text\n\n"
-         "Fixed limits: request header block "
-      << header_bytes_max << " bytes (larger: 400, connection closed); body " << body_bytes_max
-      << " bytes (larger: 413); " << pipeline_depth_max
-      << " pipelined requests read ahead per connection; writes time out after "
+         "Fixed limits: a request's header block is at most "
+      << header_bytes_max << " bytes (larger: 400 and the\nconnection is closed), its body at most "
+      << body_bytes_max << " bytes (larger: 413); " << pipeline_depth_max
+      << " pipelined\nrequests are read ahead per connection; a write times out after "
       << write_timeout_ms / 1000
-      << " s.\n"
+      << " s.\n\n"
          "Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 1 on a failure while running,\n"
          "2 on a bad flag or an unusable --listen or --data-dir.\n";
   return out.str();
