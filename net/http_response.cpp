@@ -64,7 +64,8 @@ std::string_view reason_phrase(uint16_t status) {
   }
 }
 
-void append_response(const Reply& reply, bool close, BodyType type, std::string& out) {
+void append_response(const Reply& reply, bool close, BodyType type, std::string& out,
+                     bool with_body) {
   out += "HTTP/1.1 ";
   append_number(out, reply.status);
   out += ' ';
@@ -91,7 +92,7 @@ void append_response(const Reply& reply, bool close, BodyType type, std::string&
   }
   if (reply.www_authenticate) out += "WWW-Authenticate: Bearer\r\n";
   out += "\r\n";
-  if (reply.status != 204) out += reply.body;
+  if (reply.status != 204 && with_body) out += reply.body;
 }
 
 }  // namespace boxoffice::net

@@ -17,7 +17,10 @@ namespace boxoffice::net {
 
 enum class BodyType : uint8_t { json, prometheus_text };
 
-void append_response(const Reply& reply, bool close, BodyType type, std::string& out);
+// `with_body` false (an answer to HEAD): the headers only, Content-Length
+// still that of the body.
+void append_response(const Reply& reply, bool close, BodyType type, std::string& out,
+                     bool with_body = true);
 
 // The reason phrase of a status code ("OK", "Not Found"...).
 std::string_view reason_phrase(uint16_t status);

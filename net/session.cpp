@@ -152,6 +152,7 @@ void Session::handle_request() {
   Slot& s = slot(seq);
   s.ready = false;
   s.close = !req.keep_alive();
+  s.head = req.method() == http::verb::head;
   s.start = std::chrono::steady_clock::now();
   s.bytes.clear();
   if (s.close) closing_ = true;
@@ -238,7 +239,7 @@ void Session::finish_slot(Slot& s, uint64_t seq, const Reply& reply, BodyType ty
   // The last answer before a close says so.
   s.close = s.close || (closing_ && seq + 1 == next_seq_ && !reading_);
   s.status = reply.status;
-  append_response(reply, s.close, type, s.bytes);
+  append_response(reply, s.close, type, s.bytes, !s.head);
   s.ready = true;
 }
 

@@ -55,6 +55,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool ready = false;
     bool close = false;  // the connection ends after this answer
     bool routed = false;
+    bool head = false;  // a HEAD request: the answer has no body
     Route route = Route::healthz;
     uint16_t status = 0;
     std::chrono::steady_clock::time_point start;

@@ -196,5 +196,17 @@ TEST_CASE("beyond --connections-max new connections are closed; live ones keep w
   }));
 }
 
+TEST_CASE("an answer to HEAD has no body, so the next answer is not mistaken for one") {
+  ServerProcess server;
+  const std::string out = raw_exchange(
+      server.port(),
+      "HEAD /v1/concerts HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(starts_with(out, "HTTP/1.1 405 "));
+  const size_t second = out.find("HTTP/1.1 200 ");
+  REQUIRE(second != std::string::npos);
+  CHECK(out.substr(0, second).find("METHOD_NOT_ALLOWED") == std::string::npos);
+  CHECK(out.substr(0, second).find("\r\n\r\n") == second - 4);
+}
+
 }  // namespace
 }  // namespace boxoffice::test
