@@ -374,6 +374,9 @@ void Driver::Impl::on_answer(Connection& connection, Agent* agent, Kind kind, un
 }
 
 void Driver::Impl::on_tick() {
+  // A tick already due when maybe_finish() cancelled the timer still runs
+  // (with no error): it must not re-arm, or io.run() never returns.
+  if (finished) return;
   const int64_t now = steady_now_ns();
   for (auto& c : connections) c->expire(now);
   publish();
