@@ -16,6 +16,7 @@
 #include "engine/event_codec.hpp"
 #include "net/core_loop.hpp"
 #include "net/listener.hpp"
+#include "net/recovery.hpp"
 #include "net/secret_file.hpp"
 #include "net/session.hpp"
 #include "net/snapshotter.hpp"
@@ -59,49 +60,6 @@ void fit_open_files(ServerOptions& options) {
                  options.connections_max, fit, static_cast<uint64_t>(rl.rlim_cur));
     options.connections_max = static_cast<uint32_t>(fit);
   }
-}
-
-// Rebuilds the state: the newest snapshot, then every event after it.
-// Returns "" or what is wrong (the log is corrupt or unreadable).
-std::string recover(storage::EventLog& log, const Config& config, std::optional<Engine>& engine) {
-  engine.emplace(config);
-  uint64_t snapshot_seq = 0;
-  std::vector<uint8_t> snapshot;
-  const storage::Status s = log.load_newest_snapshot(&snapshot_seq, &snapshot);
-  if (s.is_ok()) {
-    const std::string error = engine->restore(snapshot);
-    if (!error.empty()) {
-      spdlog::warn("snapshot at seq {} refused ({}); replaying the whole log", snapshot_seq, error);
-      engine.emplace(config);
-      snapshot_seq = 0;
-    } else {
-      spdlog::info("loaded the snapshot at seq {} ({} bytes)", snapshot_seq, snapshot.size());
-    }
-  } else if (s.code != storage::Status::Code::not_found) {
-    spdlog::warn("snapshot unreadable ({}); replaying the whole log", s.to_string());
-    snapshot_seq = 0;
-  }
-  std::string error;
-  Event event;
-  AssertContext context("recovering event");
-  const storage::Status r =
-      log.read(snapshot_seq + 1, UINT64_MAX, [&](uint64_t seq, std::span<const uint8_t> bytes) {
-        context.set(seq);
-        const DecodeError d = decode_event(bytes, &event);
-        if (d != DecodeError::none) {
-          error = "event " + std::to_string(seq) + " does not decode: " + decode_error_name(d);
-          return false;
-        }
-        engine->recover(event);
-        return true;
-      });
-  if (!r.is_ok()) return r.to_string();
-  if (!error.empty()) return error;
-  if (engine->state().last_seq() != log.last_seq()) {
-    return "the log ends at seq " + std::to_string(log.last_seq()) + " but recovery reached " +
-           std::to_string(engine->state().last_seq()) + " (events missing before it)";
-  }
-  return "";
 }
 
 // On an empty log: a demo concert with three dates, 30 to 32 days ahead.
@@ -294,12 +252,19 @@ int Server::Impl::start() {
   if (secret.created) spdlog::info("created a new token secret in {}", options.data_dir);
 
   const auto recovery_start = std::chrono::steady_clock::now();
-  if (const std::string error = recover(*log, options.engine, engine); !error.empty()) {
-    spdlog::critical("recovery failed: {}", error);
+  RecoveryReport recovery;
+  const std::string recovery_error = recover(*log, options.engine, engine, &recovery);
+  if (!recovery.snapshot_refused.empty()) {
+    spdlog::error("snapshot refused ({}); replayed the whole log instead",
+                  recovery.snapshot_refused);
+  }
+  if (!recovery_error.empty()) {
+    spdlog::critical("recovery failed: {}", recovery_error);
     return 1;
   }
   engine->begin_serving(wall_clock_ms());
-  spdlog::info("recovered {} events in {} ms", log->last_seq(),
+  spdlog::info("recovered to seq {}: snapshot at seq {}, then {} events replayed, in {} ms",
+               log->last_seq(), recovery.snapshot_seq, recovery.events_replayed,
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - recovery_start)
                    .count());

@@ -245,7 +245,14 @@ TEST_CASE("a restart loads the newest snapshot and replays the events after it")
   for (int i = 0; i < 10; i++) api.charge(tokens[static_cast<size_t>(i)], 100 + i);
   server.kill9();
   server.restart();
-  CHECK(server.log().find("loaded the snapshot at seq") != std::string::npos);
+  // "recovered to seq N: snapshot at seq S, then K events replayed", S > 0.
+  const std::string log = server.log();
+  const size_t recovered = log.rfind("recovered to seq ");
+  REQUIRE(recovered != std::string::npos);
+  const std::string line = log.substr(recovered, log.find('\n', recovered) - recovered);
+  CHECK(line.find(": snapshot at seq ") != std::string::npos);
+  CHECK(line.find(": snapshot at seq 0,") == std::string::npos);
+  CHECK(log.find("snapshot refused") == std::string::npos);
   Api again(server.port());
   for (int i = 0; i < 10; i++) {
     const Response r = again.get("/v1/balance", tokens[static_cast<size_t>(i)]);

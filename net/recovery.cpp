@@ -1,0 +1,70 @@
+#include "net/recovery.hpp"
+
+#include <vector>
+
+#include "engine/assert.hpp"
+#include "engine/event_codec.hpp"
+#include "engine/invariants.hpp"
+
+namespace boxoffice::net {
+
+namespace {
+
+// Starts `engine` from the newest snapshot, or empty. Returns the snapshot's
+// seq, 0 when none was used.
+uint64_t start_from_snapshot(const storage::EventLog& log, const Config& config,
+                             std::optional<Engine>& engine, RecoveryReport* report) {
+  engine.emplace(config);
+  uint64_t seq = 0;
+  std::vector<uint8_t> bytes;
+  const storage::Status s = log.load_newest_snapshot(&seq, &bytes);
+  if (s.code == storage::Status::Code::not_found) return 0;
+  if (!s.is_ok()) {
+    report->snapshot_refused = s.to_string();
+    return 0;
+  }
+  if (const std::string error = engine->restore(bytes); !error.empty()) {
+    report->snapshot_refused = "snapshot at seq " + std::to_string(seq) + ": " + error;
+    engine.emplace(config);
+    return 0;
+  }
+  return seq;
+}
+
+}  // namespace
+
+std::string recover(const storage::EventLog& log, const Config& config,
+                    std::optional<Engine>& engine, RecoveryReport* report) {
+  *report = RecoveryReport{};
+  report->snapshot_seq = start_from_snapshot(log, config, engine, report);
+  BOXOFFICE_ASSERT(engine->state().last_seq() == report->snapshot_seq);
+  std::string error;
+  Event event;
+  AssertContext context("recovering event");
+  const storage::Status r = log.read(
+      report->snapshot_seq + 1, UINT64_MAX, [&](uint64_t seq, std::span<const uint8_t> bytes) {
+        context.set(seq);
+        const DecodeError d = decode_event(bytes, &event);
+        if (d != DecodeError::none) {
+          error = "event " + std::to_string(seq) + " does not decode: " + decode_error_name(d);
+          return false;
+        }
+        engine->recover(event);
+        report->events_replayed++;
+        return true;
+      });
+  if (!r.is_ok()) return r.to_string();
+  if (!error.empty()) return error;
+  if (engine->state().last_seq() != log.last_seq()) {
+    return "the log ends at seq " + std::to_string(log.last_seq()) + " but recovery reached " +
+           std::to_string(engine->state().last_seq()) + " (events missing before it)";
+  }
+  InvariantOptions check;
+  check.now_ms = engine->now_ms();
+  if (const auto violation = check_invariants(engine->state(), check)) {
+    return "the recovered state breaks an invariant: " + *violation;
+  }
+  return "";
+}
+
+}  // namespace boxoffice::net
