@@ -1,0 +1,513 @@
+// Fuzz target: raw bytes from a client, through the request path of the
+// I/O thread: Beast's HTTP parser with the server's limits, the router, the
+// request parser, and the reply rendered.
+//
+// The input is what one connection sends. As net/session.cpp does, a fresh
+// boost::beast::http::request_parser (header_bytes_max, body_bytes_max,
+// eager) is emplaced for each message; every complete request becomes an
+// HttpRequestView and goes through RequestParser::parse; a request that
+// does not keep the connection alive ends it; unparseable HTTP is answered
+// 400 (a body over the limit 413) and ends it; the end of the input ends it.
+// The bytes are fed twice: all at once, and arriving a few bytes at a time.
+//
+// Properties:
+// - No crash, no sanitizer report; the outcome is one of the four kinds.
+// - A reply is consistent with the router (404 exactly when no route has the
+//   path, 405 with its Allow value) and the token (401 only on a route that
+//   needs one and a token that does not verify; 403 only on the admin route
+//   without the key; 400 only on a route without a token); its status is
+//   one of 400, 401, 403, 404, 405, 413; rendered with the project's own
+//   renderer, the status line, the headers (Content-Length, Allow,
+//   WWW-Authenticate) are right and the body is exactly one JSON object
+//   {"error":{"code":...,"message":...}} with the code's wire name and the
+//   parser's detail (checked with simdjson).
+// - A command has the type the route implies, the verified token's id, the
+//   path parameters as the router split them, and the request's stamp; a
+//   RejectAfterAuth (a bad body on an authenticated route) carries
+//   invalid_request and the route's token need.
+// - /healthz and /metrics, which the I/O thread answers itself, render.
+// - How the bytes are split into reads changes nothing (but see
+//   same_connection() for a malformed header that never ends).
+//
+// The tokens in the seed corpus (tests/fuzz/corpus/http_request/) are
+// signed with fuzz_secret() below (token 4242 for user "fuzzer"; 7 for
+// "alice"); the admin key is "fuzz-admin-key".
+#include <algorithm>
+#include <array>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "engine/assert.hpp"
+#include "engine/civil_date.hpp"
+#include "net/http_response.hpp"
+#include "net/json_writer.hpp"
+#include "net/metrics.hpp"
+#include "net/options.hpp"
+#include "net/render.hpp"
+#include "net/request_parser.hpp"
+#include "net/router.hpp"
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
+#include <simdjson.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace {
+
+using namespace boxoffice;
+using namespace boxoffice::net;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace dom = simdjson::dom;
+using Request = http::request<http::string_body>;
+
+// The fixed secret of the fuzz targets (the same in token_fuzz.cpp).
+TokenSecret fuzz_secret() {
+  TokenSecret s{};
+  for (size_t i = 0; i < s.size(); i++) s[i] = static_cast<uint8_t>(0xa0 + i);
+  return s;
+}
+
+constexpr std::string_view admin_key = "fuzz-admin-key";
+constexpr TimeMs now_ms = 1798761600000;  // 2027-01-01T00:00:00Z
+
+struct Fixture {
+  RequestParser parser{fuzz_secret(), std::string(admin_key)};
+  TokenCodec tokens{fuzz_secret()};  // the target's own, to know which tokens verify
+  dom::parser json;
+  IoMetrics io_metrics;
+  CoreMetrics core_metrics;
+  ParsedRequest parsed;
+  Reply reply;
+  std::string bytes;
+};
+
+// ---- The view, as net/session.cpp builds it (Session::handle_request with
+// its file-local helpers method_of and header): a faithful copy, since those
+// are private to that file.
+
+Method method_of(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+      return Method::get;
+    case http::verb::post:
+      return Method::post;
+    case http::verb::delete_:
+      return Method::del;
+    default:
+      return Method::other;
+  }
+}
+
+std::optional<std::string_view> header(const Request& req, http::field field) {
+  const auto it = req.find(field);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+std::optional<std::string_view> header(const Request& req, std::string_view name) {
+  const auto it = req.find(beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+HttpRequestView view_of(const Request& req) {
+  HttpRequestView view;
+  view.method = method_of(req.method());
+  view.target = std::string_view(req.target().data(), req.target().size());
+  view.authorization = header(req, http::field::authorization);
+  view.idempotency_key = header(req, "Idempotency-Key");
+  view.admin_key = header(req, "X-Admin-Key");
+  view.body = req.body();
+  return view;
+}
+
+// ---- What the target knows independently of the parser.
+
+// As API.md: the routes without a token.
+bool needs_token(Route r) {
+  return r != Route::join_queue && r != Route::list_concerts && r != Route::create_concert &&
+         r != Route::healthz && r != Route::metrics;
+}
+
+// As API.md: reads of the catalog, holds and payments need an active token.
+TokenNeed need_of(Route r) {
+  switch (r) {
+    case Route::get_dates:
+    case Route::get_seats:
+    case Route::get_seat:
+    case Route::hold_seat:
+    case Route::pay:
+      return TokenNeed::active;
+    default:
+      return TokenNeed::live;
+  }
+}
+
+std::optional<TokenId> verified_token(Fixture& f, const HttpRequestView& view) {
+  if (!view.authorization.has_value()) return std::nullopt;
+  const std::optional<std::string_view> text = bearer_token(*view.authorization);
+  if (!text.has_value()) return std::nullopt;
+  const std::optional<VerifiedToken> v = f.tokens.verify(*text);
+  if (!v.has_value()) return std::nullopt;
+  return v->token;
+}
+
+// A path id as API.md defines it: a positive decimal within 32 bits names
+// something; anything else is 0, which names nothing.
+uint32_t path_id(std::string_view s) {
+  int64_t v = 0;
+  if (!parse_int64(s, &v) || v <= 0 || v > std::numeric_limits<uint32_t>::max()) return 0;
+  return static_cast<uint32_t>(v);
+}
+
+Day path_day(std::string_view s) { return parse_day(s).value_or(-1); }
+
+// ---- Rendered replies.
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// The error body: exactly {"error":{"code":<name>,"message":<message>}}.
+void check_error_body(Fixture& f, std::string_view body, Code code, std::string_view message) {
+  dom::element root;
+  BOXOFFICE_ASSERT(f.json.parse(body.data(), body.size()).get(root) == simdjson::SUCCESS);
+  dom::object top;
+  BOXOFFICE_ASSERT(root.get_object().get(top) == simdjson::SUCCESS);
+  BOXOFFICE_ASSERT(top.size() == 1);
+  dom::object error;
+  BOXOFFICE_ASSERT(top["error"].get_object().get(error) == simdjson::SUCCESS);
+  BOXOFFICE_ASSERT(error.size() == 2);
+  std::string_view name;
+  std::string_view text;
+  BOXOFFICE_ASSERT(error["code"].get_string().get(name) == simdjson::SUCCESS);
+  BOXOFFICE_ASSERT(error["message"].get_string().get(text) == simdjson::SUCCESS);
+  BOXOFFICE_ASSERT(name == code_name(code));
+  BOXOFFICE_ASSERT(text == message);
+}
+
+// The response bytes as the session writes them; a HEAD answer has no body.
+void check_response_bytes(Fixture& f, const Reply& reply, BodyType type, bool head) {
+  f.bytes.clear();
+  append_response(reply, false, type, f.bytes, !head);
+  const std::string status_line = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                                  std::string(reason_phrase(reply.status)) + "\r\n";
+  BOXOFFICE_ASSERT(f.bytes.starts_with(status_line));
+  BOXOFFICE_ASSERT(contains(f.bytes, type == BodyType::json
+                                         ? "\r\nContent-Type: application/json\r\n"
+                                         : "\r\nContent-Type: text/plain"));
+  BOXOFFICE_ASSERT(
+      contains(f.bytes, "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n"));
+  BOXOFFICE_ASSERT(f.bytes.ends_with("\r\n\r\n" + (head ? std::string() : reply.body)));
+  BOXOFFICE_ASSERT(contains(f.bytes, "\r\nAllow: ") == (reply.status == 405));
+  if (reply.status == 405) {
+    BOXOFFICE_ASSERT(!reply.allow.empty());
+    BOXOFFICE_ASSERT(contains(f.bytes, "\r\nAllow: " + std::string(reply.allow) + "\r\n"));
+  }
+  BOXOFFICE_ASSERT(contains(f.bytes, "\r\nWWW-Authenticate: Bearer\r\n") == (reply.status == 401));
+}
+
+void check_error_reply(Fixture& f, Code code, std::string_view message, bool head) {
+  const uint16_t status = f.reply.status;
+  BOXOFFICE_ASSERT(status == http_status(code));
+  BOXOFFICE_ASSERT(status == 400 || status == 401 || status == 403 || status == 404 ||
+                   status == 405 || status == 413);
+  check_response_bytes(f, f.reply, BodyType::json, head);
+  check_error_body(f, f.reply.body, code, message);
+}
+
+// ---- The four kinds of outcome.
+
+void check_reply(Fixture& f, const HttpRequestView& view, const RouteMatch& m, bool head) {
+  const ParsedRequest& p = f.parsed;
+  BOXOFFICE_ASSERT(!p.detail().empty());
+  switch (p.code) {
+    case Code::not_found:
+      BOXOFFICE_ASSERT(!p.routed && m.kind == RouteMatch::Kind::not_found);
+      break;
+    case Code::method_not_allowed:
+      BOXOFFICE_ASSERT(!p.routed && m.kind == RouteMatch::Kind::method_not_allowed);
+      BOXOFFICE_ASSERT(p.allow == m.allow);
+      break;
+    case Code::unauthorized:
+      BOXOFFICE_ASSERT(p.routed && needs_token(p.route) && !verified_token(f, view).has_value());
+      break;
+    case Code::forbidden:
+      BOXOFFICE_ASSERT(p.routed && p.route == Route::create_concert &&
+                       view.admin_key != std::optional<std::string_view>(admin_key));
+      break;
+    case Code::invalid_request:  // on a route without a token; elsewhere RejectAfterAuth
+      BOXOFFICE_ASSERT(p.routed && !needs_token(p.route));
+      break;
+    case Code::payload_too_large:  // Beast's body_limit refuses such a body first
+      BOXOFFICE_ASSERT(view.body.size() > body_bytes_max);
+      break;
+    default:
+      BOXOFFICE_ASSERT(false);
+  }
+  if (p.routed) BOXOFFICE_ASSERT(m.kind == RouteMatch::Kind::found && m.route == p.route);
+  render_rejection(p, &f.reply);
+  check_error_reply(f, p.code, p.detail(), head);
+}
+
+bool holds_route_type(const ParsedRequest& p, const RouteMatch& m) {
+  const CommandBody& b = p.command.body;
+  const auto& params = m.params;
+  switch (p.route) {
+    case Route::join_queue:
+      return std::holds_alternative<JoinQueue>(b);
+    case Route::poll_token:
+      return std::holds_alternative<PollToken>(b);
+    case Route::leave_queue:
+      return std::holds_alternative<LeaveQueue>(b);
+    case Route::list_concerts:
+      return std::holds_alternative<ListConcerts>(b);
+    case Route::get_dates: {
+      const auto* c = std::get_if<GetDates>(&b);
+      return c != nullptr && raw(c->concert) == path_id(params[0]);
+    }
+    case Route::get_seats:
+    case Route::get_seat: {
+      const auto* c = std::get_if<GetSeats>(&b);
+      const bool one = p.route == Route::get_seat;
+      return c != nullptr && raw(c->concert) == path_id(params[0]) &&
+             c->day == path_day(params[1]) && c->one_seat == one &&
+             c->seat == (one ? path_id(params[2]) : 0u);
+    }
+    case Route::hold_seat:
+      return std::holds_alternative<HoldSeat>(b);
+    case Route::list_reservations:
+      return std::holds_alternative<ListReservations>(b);
+    case Route::get_reservation: {
+      const auto* c = std::get_if<GetReservation>(&b);
+      return c != nullptr && raw(c->reservation) == path_id(params[0]);
+    }
+    case Route::cancel_reservation: {
+      const auto* c = std::get_if<CancelReservation>(&b);
+      return c != nullptr && raw(c->reservation) == path_id(params[0]);
+    }
+    case Route::get_balance:
+      return std::holds_alternative<GetBalance>(b);
+    case Route::charge_balance:
+      return std::holds_alternative<ChargeBalance>(b);
+    case Route::pay:
+      return std::holds_alternative<Pay>(b);
+    case Route::list_payments: {
+      const auto* c = std::get_if<ListPayments>(&b);
+      int64_t page = 1;
+      int64_t limit = limits::payments_page_limit_default;
+      return c != nullptr && parse_page_query(m.query, &page, &limit) && c->page == page &&
+             c->limit == limit;
+    }
+    case Route::refund:
+      return std::holds_alternative<Refund>(b);
+    case Route::create_concert:
+      return std::holds_alternative<CreateConcert>(b);
+    case Route::healthz:
+    case Route::metrics:
+      break;
+  }
+  return false;
+}
+
+void check_command(Fixture& f, const HttpRequestView& view, const RouteMatch& m) {
+  const ParsedRequest& p = f.parsed;
+  BOXOFFICE_ASSERT(p.routed && m.kind == RouteMatch::Kind::found && m.route == p.route);
+  BOXOFFICE_ASSERT(p.command.time_ms == now_ms);
+  const std::optional<TokenId> token = verified_token(f, view);
+  if (needs_token(p.route)) BOXOFFICE_ASSERT(token.has_value());
+  if (p.route == Route::create_concert) {
+    BOXOFFICE_ASSERT(view.admin_key == std::optional<std::string_view>(admin_key));
+  }
+  if (const auto* reject = std::get_if<RejectAfterAuth>(&p.command.body)) {
+    BOXOFFICE_ASSERT(needs_token(p.route));
+    BOXOFFICE_ASSERT(p.code == Code::invalid_request && !p.detail().empty());
+    BOXOFFICE_ASSERT(reject->code == Code::invalid_request);
+    BOXOFFICE_ASSERT(reject->need == need_of(p.route));
+    BOXOFFICE_ASSERT(reject->token == *token);
+    return;
+  }
+  BOXOFFICE_ASSERT(p.code == Code::ok && p.detail().empty());
+  BOXOFFICE_ASSERT(holds_route_type(p, m));
+  std::visit(
+      [&](const auto& c) {
+        if constexpr (requires { c.token; }) BOXOFFICE_ASSERT(c.token == *token);
+      },
+      p.command.body);
+}
+
+// /healthz as the session answers it (Session::handle_request), with a
+// healthy log.
+void check_healthz(Fixture& f, bool head) {
+  f.reply.reset();
+  JsonWriter w(f.reply.body);
+  w.begin_object();
+  w.field("status", "ok");
+  w.field("lastSeq", f.core_metrics.last_seq.get());
+  w.field("durability", "fsync");
+  w.end_object();
+  check_response_bytes(f, f.reply, BodyType::json, head);
+  dom::element root;
+  BOXOFFICE_ASSERT(f.json.parse(f.reply.body).get(root) == simdjson::SUCCESS);
+  std::string_view status;
+  BOXOFFICE_ASSERT(root["status"].get_string().get(status) == simdjson::SUCCESS);
+  BOXOFFICE_ASSERT(status == "ok");
+}
+
+void check_metrics(Fixture& f, bool head) {
+  f.reply.reset();
+  const std::array<const IoMetrics*, 1> io = {&f.io_metrics};
+  render_metrics(io, f.core_metrics, 1, f.reply.body);
+  BOXOFFICE_ASSERT(!f.reply.body.empty());
+  check_response_bytes(f, f.reply, BodyType::prometheus_text, head);
+}
+
+// One complete request, as Session::handle_request handles it. Appends what
+// was seen and decided to `log`.
+void handle_request(Fixture& f, const Request& req, std::string& log) {
+  const HttpRequestView view = view_of(req);
+  const bool head = req.method() == http::verb::head;
+  f.parser.parse(view, now_ms, &f.parsed);
+  const ParsedRequest& p = f.parsed;
+  const RouteMatch m = route(view.method, view.target);
+  switch (p.kind) {
+    case ParsedRequest::Kind::reply:
+      check_reply(f, view, m, head);
+      break;
+    case ParsedRequest::Kind::healthz:
+    case ParsedRequest::Kind::metrics: {
+      const Route r = p.kind == ParsedRequest::Kind::healthz ? Route::healthz : Route::metrics;
+      BOXOFFICE_ASSERT(p.routed && p.route == r && view.method == Method::get);
+      BOXOFFICE_ASSERT(m.kind == RouteMatch::Kind::found && m.route == r);
+      if (r == Route::healthz) check_healthz(f, head);
+      if (r == Route::metrics) check_metrics(f, head);
+      break;
+    }
+    case ParsedRequest::Kind::command:
+      check_command(f, view, m);
+      break;
+    default:
+      BOXOFFICE_ASSERT(false);  // not one of the kinds
+  }
+  log += "request ";
+  log.append(req.method_string().data(), req.method_string().size());
+  for (const std::string_view part :
+       {view.target, view.authorization.value_or("-"), view.idempotency_key.value_or("-"),
+        view.admin_key.value_or("-"), view.body}) {
+    log += " | ";
+    log += part;
+  }
+  log += req.keep_alive() ? " | keep-alive" : " | close";
+  log += " -> " + std::to_string(static_cast<int>(p.kind)) + " " +
+         std::to_string(static_cast<int>(p.code)) + " " + std::to_string(p.command.body.index()) +
+         "\n";
+}
+
+// Unparseable HTTP, as Session::on_read and Session::bad_http answer it.
+void bad_http(Fixture& f, const beast::error_code& ec, std::string& log) {
+  BOXOFFICE_ASSERT(ec.category() == beast::error_code(http::error::bad_target).category());
+  BOXOFFICE_ASSERT(ec != http::error::need_more && ec != http::error::partial_message);
+  const uint16_t status = ec == http::error::body_limit ? 413 : 400;
+  const std::string_view message = ec == http::error::body_limit ? "the body is over 65536 bytes"
+                                   : ec == http::error::header_limit
+                                       ? "the header block is over 8192 bytes"
+                                       : "malformed HTTP request";
+  const Code code = status == 413 ? Code::payload_too_large : Code::invalid_request;
+  f.reply.reset();
+  render_error(code, message, &f.reply);
+  check_error_reply(f, code, message, false);
+  log += "bad http " + std::to_string(status) + "\n";
+}
+
+constexpr std::string_view dropped_at_end = "end of stream in a message: closed\n";
+
+// Two runs of one connection saw the same. Beast parses a header once its
+// end has arrived, except what it is handed at once: a malformed header
+// that the input never finishes is refused (400) when it came in one read,
+// and dropped at the end of the stream when it came in pieces. Both close
+// the connection.
+bool same_connection(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  // Where the last line starts (each line ends with a newline).
+  const auto last_line = [](std::string_view s) -> size_t {
+    if (s.size() < 2) return 0;
+    const size_t newline = s.rfind('\n', s.size() - 2);
+    return newline == std::string_view::npos ? 0 : newline + 1;
+  };
+  const size_t a_last = last_line(a);
+  const size_t b_last = last_line(b);
+  const std::string_view a_end = a.substr(a_last);
+  const std::string_view b_end = b.substr(b_last);
+  const bool refused_or_dropped = (a_end == "bad http 400\n" && b_end == dropped_at_end) ||
+                                  (a_end == dropped_at_end && b_end == "bad http 400\n");
+  return refused_or_dropped && a.substr(0, a_last) == b.substr(0, b_last);
+}
+
+// Feeds `input` to the parsers of one connection, `chunk` more bytes at a
+// time whenever a parser needs more, as a stream would deliver them into the
+// session's buffer. Returns what happened, one line per event.
+std::string run_connection(Fixture& f, std::string_view input, size_t chunk) {
+  std::string log;
+  size_t pos = 0;    // the first byte not yet consumed by a parser
+  size_t avail = 0;  // the bytes delivered so far
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(header_bytes_max);
+    parser.body_limit(body_bytes_max);
+    parser.eager(true);
+    for (;;) {
+      beast::error_code ec;
+      if (pos < avail) {
+        const size_t used =
+            parser.put(boost::asio::const_buffer(input.data() + pos, avail - pos), ec);
+        pos += used;
+        if (parser.is_done()) break;
+        if (ec && ec != http::error::need_more) {
+          bad_http(f, ec, log);
+          return log;
+        }
+        if (!ec && used > 0 && pos < avail) continue;  // progress: offer the rest
+      }
+      // The parser needs more bytes than it has.
+      if (avail == input.size()) {
+        // The end of the stream (as http::read does: put_eof if some was read).
+        if (!parser.got_some()) return log + "end of stream\n";
+        parser.put_eof(ec);
+        if (ec) return log + std::string(dropped_at_end);
+        break;
+      }
+      avail = std::min(input.size(), avail + chunk);
+    }
+    BOXOFFICE_ASSERT(parser.is_done());
+    handle_request(f, parser.get(), log);
+    if (!parser.get().keep_alive()) return log + "connection: close\n";
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture f;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const std::string whole = run_connection(f, input, std::max<size_t>(size, 1));
+  const size_t chunk = size == 0 ? 1 : 1 + data[size - 1] % 16;
+  const std::string pieces = run_connection(f, input, chunk);
+  BOXOFFICE_ASSERT(same_connection(whole, pieces));
+  return 0;
+}
