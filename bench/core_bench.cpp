@@ -1,35 +1,16 @@
 #include "bench/core_bench.hpp"
 
-#include <chrono>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
+#include "bench/bench_setup.hpp"
 #include "engine/engine.hpp"
 #include "engine/event_codec.hpp"
-#include "tests/support/splitmix.hpp"
 
 namespace boxoffice::bench {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Uniform draws below n, for n far below 2^32.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : mix_(seed) {}
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>(mix_.below(n)); }
-
- private:
-  test::SplitMix mix_;
-};
-
-constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z
-constexpr Day first_day = static_cast<Day>(start_ms / limits::ms_per_day) + 30;
 
 // An engine with one big concert and `users` active tokens.
 struct Bench {
@@ -40,27 +21,14 @@ struct Bench {
     log.resize(size_t{64} * (o.holds + o.mixed) + (1u << 20));
     log.clear();
     ends.reserve(2 * (o.holds + o.mixed) + o.users * 4 + 16);
-    CreateConcert c;
-    c.title = "Benchmark";
-    for (uint32_t d = 0; d < o.dates; d++) {
-      c.dates.push_back(NewDate{first_day + static_cast<Day>(d), o.seats_per_date, 150000});
-    }
-    run(std::move(c));
-    tokens.reserve(o.users);
-    for (uint32_t u = 0; u < o.users; u++) {
-      const Result r = run(JoinQueue{UserName::from("user" + std::to_string(u))});
-      BOXOFFICE_ASSERT(r.ok() && r.token.status == TokenStatus::active);
-      tokens.push_back(r.token.token);
-      run(ChargeBalance{r.token.token, limits::charge_won_max, {}});
-    }
+    tokens = open_sale(shape(o), [this](CommandBody body) { return run(std::move(body)); });
   }
 
-  static Config config(const CoreBenchOptions& o) {
-    Config c;
-    c.active_limit = o.users;
-    c.holds_per_user_max = limits::holds_per_user_max;
-    return c;
+  static SaleShape shape(const CoreBenchOptions& o) {
+    return SaleShape{o.dates, o.seats_per_date, o.users};
   }
+
+  static Config config(const CoreBenchOptions& o) { return sale_config(shape(o)); }
 
   Result run(CommandBody body) { return run(Command{now, std::move(body)}); }
 
