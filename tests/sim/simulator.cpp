@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <climits>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "engine/civil_date.hpp"
@@ -23,6 +26,279 @@ using Rng = test::SplitMix;
 
 constexpr TimeMs start_ms = 1798761600000;  // 2027-01-01T00:00:00Z
 constexpr Day start_day = static_cast<Day>(start_ms / limits::ms_per_day);
+
+// Commands per batch (group commit): 1 to this many.
+constexpr uint64_t batch_commands_max = 32;
+// The ledger keeps the facts of the newest acknowledged replies, and the
+// per-user totals of all of them. A fact is checked at every recovery while
+// it is kept (recoveries come every few thousand commands).
+constexpr size_t ledger_facts_max = 16384;
+// A clock stall: this many commands at one instant, then a jump.
+constexpr int64_t stall_commands_min = 10;
+constexpr int64_t stall_commands_max = 1000;
+constexpr int64_t stall_jump_ms_max = 120000;
+// Commands stamped in the past: at most this much before the clock.
+constexpr int64_t stamp_back_ms_max = 5000;
+
+uint64_t digest_of(std::string_view s) {
+  return digest_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+}
+
+// ---- the acknowledgement ledger ----
+//
+// Each fact is what an acknowledged reply told a client, put so that it
+// stays true however the state moves on: a reservation may expire or be
+// paid, but it stays user U's, for that seat, price and deadline.
+
+struct TokenFact {  // the token was issued to the user
+  TokenId token = TokenId::none;
+  UserId user = UserId::none;
+};
+struct HoldFact {  // the reservation was held (checked live when acknowledged)
+  ReservationId reservation = ReservationId::none;
+  UserId user = UserId::none;
+  ConcertId concert = ConcertId::none;
+  Day day = 0;
+  uint32_t seat = 0;
+  int64_t price = 0;
+  TimeMs expires_ms = 0;
+};
+struct CancelFact {  // the reservation is cancelled (or refunded since)
+  ReservationId reservation = ReservationId::none;
+};
+struct ChargeFact {  // adds to the user's acknowledged charged total
+  UserId user = UserId::none;
+  int64_t amount = 0;
+};
+struct PaymentFact {  // the payment paid the reservation; the reservation stays paid
+  PaymentId payment = PaymentId::none;
+  ReservationId reservation = ReservationId::none;
+  UserId user = UserId::none;
+  int64_t amount = 0;
+};
+struct RefundFact {  // the refund refunded the reservation, which stays refunded
+  RefundId refund = RefundId::none;
+  ReservationId reservation = ReservationId::none;
+  UserId user = UserId::none;
+  int64_t amount = 0;
+};
+struct ConcertFact {  // the concert exists as created
+  ConcertId concert = ConcertId::none;
+  uint64_t title_digest = 0;
+  uint32_t dates = 0;
+  uint64_t seats = 0;
+};
+using FactBody =
+    std::variant<TokenFact, HoldFact, CancelFact, ChargeFact, PaymentFact, RefundFact, ConcertFact>;
+
+struct Fact {
+  uint64_t command = 0;  // the acknowledged command's index
+  bool first = false;    // a first answer, not an idempotent replay: its amount counts
+  FactBody body;
+};
+
+// Each returns nullptr when the fact holds in `s`, else what is wrong.
+const char* violation(const State& s, const TokenFact& f) {
+  const Token* t = s.token(f.token);
+  if (t == nullptr) return "the token is missing";
+  if (t->user != f.user) return "the token belongs to another user";
+  return nullptr;
+}
+
+const char* violation(const State& s, const HoldFact& f) {
+  const Reservation* r = s.reservation(f.reservation);
+  if (r == nullptr) return "the reservation is missing";
+  if (r->user != f.user) return "the reservation belongs to another user";
+  const DateEntry& d = s.date(r->date);
+  if (d.concert != f.concert || d.day != f.day || r->seat != f.seat) {
+    return "the reservation is for another seat";
+  }
+  if (r->price != f.price) return "the reservation has another price";
+  if (r->expires_ms != f.expires_ms) return "the reservation has another deadline";
+  return nullptr;
+}
+
+const char* violation(const State& s, const CancelFact& f) {
+  const Reservation* r = s.reservation(f.reservation);
+  if (r == nullptr) return "the reservation is missing";
+  if (r->cancelled_ms == 0 ||
+      (r->status != ReservationStatus::cancelled && r->status != ReservationStatus::refunded)) {
+    return "the reservation is not cancelled";
+  }
+  return nullptr;
+}
+
+const char* violation(const State&, const ChargeFact&) { return nullptr; }  // in the totals
+
+const char* violation(const State& s, const PaymentFact& f) {
+  if (raw(f.payment) == 0 || raw(f.payment) > s.payment_count()) return "the payment is missing";
+  const Payment& p = s.payment(f.payment);
+  if (p.reservation != f.reservation || p.user != f.user || p.amount != f.amount) {
+    return "the payment has another reservation, user or amount";
+  }
+  const Reservation* r = s.reservation(f.reservation);
+  if (r == nullptr || r->payment != f.payment || r->paid_ms == 0) {
+    return "the reservation does not show the payment";
+  }
+  if (r->status == ReservationStatus::held || r->status == ReservationStatus::expired) {
+    return "the reservation is no longer paid";
+  }
+  return nullptr;
+}
+
+const char* violation(const State& s, const RefundFact& f) {
+  if (raw(f.refund) == 0 || raw(f.refund) > s.refund_count()) return "the refund is missing";
+  const RefundRecord& refund = s.refund(f.refund);
+  if (refund.reservation != f.reservation || refund.amount != f.amount) {
+    return "the refund has another reservation or amount";
+  }
+  const Reservation* r = s.reservation(f.reservation);
+  if (r == nullptr || r->refund != f.refund || r->status != ReservationStatus::refunded) {
+    return "the reservation does not show the refund";
+  }
+  return nullptr;
+}
+
+const char* violation(const State& s, const ConcertFact& f) {
+  const Concert* c = s.concert(f.concert);
+  if (c == nullptr) return "the concert is missing";
+  if (digest_of(c->title) != f.title_digest) return "the concert has another title";
+  if (c->date_count != f.dates || c->seats.size() != f.seats) {
+    return "the concert has other dates or seats";
+  }
+  return nullptr;
+}
+
+std::string describe(const Fact& fact) {
+  struct Describe {
+    std::string operator()(const TokenFact& f) const {
+      return "token " + std::to_string(raw(f.token));
+    }
+    std::string operator()(const HoldFact& f) const {
+      return "hold of reservation " + std::to_string(raw(f.reservation));
+    }
+    std::string operator()(const CancelFact& f) const {
+      return "cancel of reservation " + std::to_string(raw(f.reservation));
+    }
+    std::string operator()(const ChargeFact& f) const {
+      return "charge to user " + std::to_string(raw(f.user));
+    }
+    std::string operator()(const PaymentFact& f) const {
+      return "payment " + std::to_string(raw(f.payment));
+    }
+    std::string operator()(const RefundFact& f) const {
+      return "refund " + std::to_string(raw(f.refund));
+    }
+    std::string operator()(const ConcertFact& f) const {
+      return "concert " + std::to_string(raw(f.concert));
+    }
+  };
+  return std::visit(Describe{}, fact.body) + " (command " + std::to_string(fact.command) + ")";
+}
+
+// What the acknowledged replies of one user add up to, at least: charges,
+// payments and refunds only ever add to a user's running totals.
+struct AckedTotals {
+  int64_t charged = 0;
+  int64_t paid = 0;
+  int64_t refunded = 0;
+};
+
+class AckLedger {
+ public:
+  AckLedger() {
+    facts_.reserve(ledger_facts_max);
+    pending_.reserve(batch_commands_max);
+  }
+
+  // A reply of the batch being decided; it counts once the batch is acknowledged.
+  void stage(uint64_t command, bool first, FactBody body) {
+    BOXOFFICE_ASSERT(pending_.size() < batch_commands_max);
+    pending_.push_back(Fact{command, first, body});
+  }
+  // The batch is durable and its replies were sent.
+  void acknowledge() {
+    for (const Fact& fact : pending_) keep(fact);
+    pending_.clear();
+  }
+  // The batch's replies were never sent.
+  void discard() { pending_.clear(); }
+
+  // Checks every kept fact and every user's totals against `s`: "" when all
+  // hold, else "acknowledged X lost: why".
+  std::string check(const State& s, uint64_t* checked) const {
+    for (const Fact& fact : facts_) {
+      const char* why = std::visit([&](const auto& f) { return violation(s, f); }, fact.body);
+      if (why != nullptr) return "acknowledged " + describe(fact) + " lost: " + why;
+    }
+    *checked += facts_.size();
+    return check_totals(s);
+  }
+
+  uint64_t acknowledged() const { return acknowledged_; }
+
+ private:
+  void keep(const Fact& fact) {
+    acknowledged_++;
+    count(fact);
+    if (std::holds_alternative<ChargeFact>(fact.body)) return;  // a total only
+    if (facts_.size() < ledger_facts_max) {
+      facts_.push_back(fact);
+    } else {
+      facts_[next_] = fact;  // the oldest
+    }
+    next_ = (next_ + 1) % ledger_facts_max;
+  }
+
+  void count(const Fact& fact) {
+    if (!fact.first) return;
+    if (const auto* c = std::get_if<ChargeFact>(&fact.body)) {
+      totals(c->user).charged += c->amount;
+    } else if (const auto* p = std::get_if<PaymentFact>(&fact.body)) {
+      totals(p->user).paid += p->amount;
+    } else if (const auto* r = std::get_if<RefundFact>(&fact.body)) {
+      totals(r->user).refunded += r->amount;
+    }
+  }
+
+  AckedTotals& totals(UserId user) {
+    BOXOFFICE_ASSERT(raw(user) >= 1 && raw(user) <= limits::users_max);
+    if (totals_.size() < raw(user)) totals_.resize(raw(user));
+    return totals_[raw(user) - 1];
+  }
+
+  std::string check_totals(const State& s) const {
+    for (size_t i = 0; i < totals_.size(); i++) {
+      const AckedTotals& t = totals_[i];
+      if (t.charged == 0 && t.paid == 0 && t.refunded == 0) continue;
+      const std::string who = "user " + std::to_string(i + 1);
+      if (i >= s.user_count()) return "acknowledged " + who + " lost: the user is missing";
+      const User& u = s.user(UserId{static_cast<uint32_t>(i + 1)});
+      if (u.charged_total < t.charged) return "acknowledged charges to " + who + " lost";
+      if (u.paid_total < t.paid) return "acknowledged payments of " + who + " lost";
+      if (u.refunded_total < t.refunded) return "acknowledged refunds to " + who + " lost";
+    }
+    return "";
+  }
+
+  std::vector<Fact> facts_;  // a ring of the newest ledger_facts_max
+  size_t next_ = 0;          // where the next fact goes
+  uint64_t acknowledged_ = 0;
+  std::vector<Fact> pending_;        // the batch being decided
+  std::vector<AckedTotals> totals_;  // by user id - 1
+};
+
+// Where a deadline event ranks among those due at one instant (holds, then
+// active windows, then idle waiting tokens); -1 for other events.
+int due_rank(const Event& e) {
+  if (std::holds_alternative<HoldExpired>(e.body)) return 0;
+  if (const auto* ended = std::get_if<TokenExpired>(&e.body)) {
+    if (ended->reason == TokenEnd::window) return 1;
+    if (ended->reason == TokenEnd::idle) return 2;
+  }
+  return -1;
+}
 
 class Simulation {
  public:
@@ -43,15 +319,17 @@ class Simulation {
     uint64_t i = 0;
     while (i < options_.commands && !report_.failure) {
       const Fault fault = roll_fault();
-      // A torn batch is lost whole: remember the state it started from.
-      const uint64_t before = fault == Fault::torn ? state_digest(engine_->state()) : 0;
+      // A batch that may be lost: remember the state it started from.
+      const bool may_lose = fault == Fault::torn || fault == Fault::write_failed;
+      const uint64_t before = may_lose ? state_digest(engine_->state()) : 0;
       batch_joins_.clear();
-      const uint64_t batch = rng_.range(1, 32);
+      const uint64_t batch = rng_.range(1, batch_commands_max);
       for (uint64_t k = 0; k < batch && i < options_.commands && !report_.failure; k++) step(i++);
       commit(fault, before);
     }
     if (!report_.failure) rebuild_and_compare();
     report_.digest = state_digest(engine_->state());
+    report_.facts_acknowledged = ledger_.acknowledged();
     return report_;
   }
 
@@ -94,48 +372,103 @@ class Simulation {
   }
 
   // How a batch's group commit ends: durable and acknowledged; lost whole
-  // (a torn write: the process dies before the batch is durable); or
-  // durable but the process dies before acknowledging it.
-  enum class Fault : uint8_t { none, torn, crash_after_write };
+  // (a torn write: the process dies before the batch is durable); durable
+  // but the process dies before acknowledging it; or the log reports the
+  // write failed (nothing acknowledged, the process restarts).
+  enum class Fault : uint8_t { none, torn, crash_after_write, write_failed };
 
   Fault roll_fault() {
-    if (options_.crash_per_mille == 0) return Fault::none;
-    if (rng_.below(1000) >= options_.crash_per_mille) return Fault::none;
-    return rng_.chance(50) ? Fault::torn : Fault::crash_after_write;
+    const uint64_t roll = rng_.below(1000);
+    if (roll < options_.crash_per_mille) {
+      return rng_.chance(50) ? Fault::torn : Fault::crash_after_write;
+    }
+    if (roll < uint64_t{options_.crash_per_mille} + options_.write_failed_per_mille) {
+      return Fault::write_failed;
+    }
+    return Fault::none;
   }
 
   void commit(Fault fault, uint64_t digest_before) {
-    if (fault == Fault::torn) {
-      // The batch never reached the log; its replies were never sent, so
-      // the clients never learnt the tokens it issued.
-      ends_.resize(durable_events_);
-      log_.resize(durable_events_ == 0 ? 0 : ends_.back());
-      for (auto it = batch_joins_.rbegin(); it != batch_joins_.rend(); ++it) {
-        tokens_[it->first] = it->second;
+    switch (fault) {
+      case Fault::none:
+        durable_events_ = ends_.size();
+        ledger_.acknowledge();
+        if (ends_.size() - snapshot_events_ >= options_.snapshot_every_events) take_snapshot();
+        return;
+      case Fault::torn:
+        report_.torn++;
+        lose_batch();
+        return restart("after a torn batch", digest_before, digest_before, nullptr);
+      case Fault::crash_after_write: {
+        report_.unacknowledged++;
+        durable_events_ = ends_.size();
+        ledger_.discard();
+        const uint64_t after = state_digest(engine_->state());
+        return restart("after a crash before acknowledging", after, after, nullptr);
       }
-      return restart(digest_before);
+      case Fault::write_failed:
+        return fail_write(digest_before);
     }
-    durable_events_ = ends_.size();
-    if (fault == Fault::crash_after_write) return restart(state_digest(engine_->state()));
-    if (ends_.size() - snapshot_events_ >= options_.snapshot_every_events) take_snapshot();
+  }
+
+  // The batch never reached the log; its replies were never sent, so the
+  // clients never learnt the tokens it issued.
+  void lose_batch() {
+    ends_.resize(durable_events_);
+    log_.resize(durable_events_ == 0 ? 0 : ends_.back());
+    forget_batch_tokens();
+    ledger_.discard();
+  }
+
+  void forget_batch_tokens() {
+    for (auto it = batch_joins_.rbegin(); it != batch_joins_.rend(); ++it) {
+      tokens_[it->first] = it->second;
+    }
+  }
+
+  // The log reported the batch's write failed. As in the server, nothing of
+  // the batch is acknowledged and the process restarts; the failed write's
+  // events may or may not have reached the log.
+  void fail_write(uint64_t digest_before) {
+    report_.write_failed++;
+    const uint64_t after = state_digest(engine_->state());
+    if (rng_.chance(50)) {
+      report_.write_failed_kept++;
+      durable_events_ = ends_.size();
+      forget_batch_tokens();
+      ledger_.discard();
+      return restart("after a failed write whose events reached the log", after, digest_before,
+                     "the state before the batch");
+    }
+    lose_batch();
+    restart("after a failed write whose events did not reach the log", digest_before, after,
+            "the state after the batch");
   }
 
   // The process died: a new engine recovers from the newest snapshot and the
-  // durable log after it, and must reach the state of the last durable point.
-  void restart(uint64_t expected_digest) {
-    report_.crashes++;
+  // durable log after it. Every acknowledged fact must hold in the recovered
+  // state, and its digest must be `expected`. When `other_is` is set, `other`
+  // is the digest of the state the log does not hold, and recovering to it
+  // is reported as such.
+  void restart(const char* when, uint64_t expected, uint64_t other, const char* other_is) {
     if (rng_.chance(30)) change_flags();
     auto fresh = std::make_unique<Engine>(config_);
     size_t from = 0;
     if (!snapshot_.empty()) {
       const std::string error = fresh->restore(snapshot_);
-      if (!error.empty()) return fail("snapshot: " + error);
+      if (!error.empty()) return fail(std::string(when) + ": snapshot: " + error);
       from = snapshot_events_;
     }
     if (!replay_into(*fresh, from)) return;
     fresh->begin_serving(now_);
-    if (state_digest(fresh->state()) != expected_digest) {
-      return fail("recovered state differs from the last durable state");
+    const std::string lost = ledger_.check(fresh->state(), &report_.facts_checked);
+    if (!lost.empty()) return fail(std::string(when) + ": " + lost);
+    const uint64_t got = state_digest(fresh->state());
+    if (got != expected) {
+      if (other_is != nullptr && got == other) {
+        return fail(std::string(when) + ": recovery reached " + other_is);
+      }
+      return fail(std::string(when) + ": recovered state differs from the last durable state");
     }
     // Deadlines that passed while it was down apply at its first command;
     // until then the state is as of its last event.
@@ -177,9 +510,11 @@ class Simulation {
   }
 
   void advance_time() {
+    if (stall_commands_left_ > 0) return stall_step();
+    if (rng_.below(1000000) < options_.stalls_per_million_cmds) return start_stall();
     const uint64_t roll = rng_.below(100);
     if (roll < 70) {
-      now_ += rng_.range(0, 50);
+      now_ += rng_.range(0, 50);  // bunched
     } else if (roll < 94) {
       now_ += rng_.range(50, 500);
     } else if (roll < 98) {
@@ -187,10 +522,31 @@ class Simulation {
     } else if (roll < 99) {
       now_ += rng_.range(5000, 60000);  // a late tick: many deadlines at once
     } else {
-      stamp_back_ = rng_.range(1, 5000);  // a command stamped in the past
+      stamp_back_ = rng_.range(1, stamp_back_ms_max);  // a command stamped in the past
       return;
     }
     stamp_back_ = 0;
+  }
+
+  // The clock stalls: a stretch of commands all stamped at one instant (a
+  // few still arrive stamped in the past), then it jumps ahead. Holds taken
+  // in the stretch share one deadline and expire together.
+  void start_stall() {
+    report_.stalls++;
+    stall_commands_left_ =
+        static_cast<uint64_t>(rng_.range(stall_commands_min, stall_commands_max));
+    stamp_back_ = 0;
+  }
+
+  void stall_step() {
+    stall_commands_left_--;
+    if (stall_commands_left_ == 0) {
+      now_ += rng_.range(1, stall_jump_ms_max);
+      stamp_back_ = 0;
+      return;
+    }
+    report_.stalled_commands++;
+    stamp_back_ = rng_.chance(1) ? rng_.range(1, stamp_back_ms_max) : 0;
   }
 
   uint32_t random_user() { return static_cast<uint32_t>(rng_.below(users_)); }
@@ -283,50 +639,112 @@ class Simulation {
   }
 
   void execute(CommandBody body) {
-    const bool is_join = std::holds_alternative<JoinQueue>(body);
-    const bool is_hold = std::holds_alternative<HoldSeat>(body);
-    const bool is_pay = std::holds_alternative<Pay>(body);
-    const bool is_refund = std::holds_alternative<Refund>(body);
-    const bool is_list = std::holds_alternative<ListPayments>(body);
-    UserName joined;
-    if (is_join) joined = std::get<JoinQueue>(body).user;
+    const Command command{now_ - stamp_back_, std::move(body)};
+    const TimeMs clock_before = engine_->now_ms();
+    const TimeMs last_event_before = engine_->state().last_event_ms();
     events_.clear();
-    const Result r = engine_->execute(Command{now_ - stamp_back_, std::move(body)}, events_);
+    const Result r = engine_->execute(command, events_);
     report_.commands++;
     report_.codes[static_cast<size_t>(r.code)]++;
-    record_events();
+    if (engine_->now_ms() != std::max(clock_before, command.time_ms)) {
+      fail("the engine's clock is not the later of its clock and the command's instant");
+    }
+    record_events(last_event_before);
     if (r.code == Code::token_expired || r.code == Code::unauthorized) needs_join_[actor_] = true;
     if (!r.ok()) return;
-    if (is_join) {
-      batch_joins_.emplace_back(user_index(joined), tokens_[user_index(joined)]);
-      tokens_[user_index(joined)] = r.token.token;
-      needs_join_[user_index(joined)] = false;
-    }
-    if (is_hold && !r.replayed) {
+    std::visit([&](const auto& c) { on_ok(c, r); }, command.body);
+  }
+
+  // A successful reply: what it tells the client is staged in the ledger,
+  // and counts once the batch is acknowledged.
+  void on_ok(const JoinQueue& c, const Result& r) {
+    const uint32_t u = user_index(c.user);
+    batch_joins_.emplace_back(u, tokens_[u]);
+    tokens_[u] = r.token.token;
+    needs_join_[u] = false;
+    ledger_.stage(index_, r.created, TokenFact{r.token.token, r.user});
+  }
+
+  void on_ok(const HoldSeat& c, const Result& r) {
+    const Reservation* res = engine_->state().reservation(r.reservation);
+    if (res == nullptr) return fail("result names a missing reservation");
+    if (!r.replayed) {
       report_.holds_ok++;
+      if (res->status != ReservationStatus::held) fail("a new hold is not held");
       expect_seat(r.reservation, SeatStatus::held);
     }
-    if (is_pay && !r.replayed) {
+    ledger_.stage(index_, !r.replayed,
+                  HoldFact{r.reservation, r.user, c.concert, c.day, static_cast<uint32_t>(c.seat),
+                           res->price, res->expires_ms});
+  }
+
+  void on_ok(const CancelReservation&, const Result& r) {
+    ledger_.stage(index_, true, CancelFact{r.reservation});
+  }
+
+  void on_ok(const ChargeBalance& c, const Result& r) {
+    ledger_.stage(index_, !r.replayed, ChargeFact{r.user, c.amount});
+  }
+
+  void on_ok(const Pay&, const Result& r) {
+    const Payment& p = engine_->state().payment(r.payment);
+    if (!r.replayed) {
       report_.payments_ok++;
+      if (engine_->state().reservation(p.reservation)->status != ReservationStatus::confirmed) {
+        fail("a paid reservation is not confirmed");
+      }
       expect_seat(r.reservation, SeatStatus::sold);
     }
-    if (is_refund && !r.replayed) report_.refunds_ok++;
-    if (is_list) check_payment_page(r);
+    ledger_.stage(index_, !r.replayed, PaymentFact{r.payment, r.reservation, r.user, p.amount});
   }
+
+  void on_ok(const Refund&, const Result& r) {
+    if (!r.replayed) report_.refunds_ok++;
+    const RefundRecord& f = engine_->state().refund(r.refund);
+    ledger_.stage(index_, !r.replayed, RefundFact{r.refund, r.reservation, r.user, f.amount});
+  }
+
+  void on_ok(const CreateConcert& c, const Result& r) {
+    uint64_t seats = 0;
+    for (const NewDate& d : c.dates) seats += static_cast<uint64_t>(d.seats);
+    ledger_.stage(
+        index_, true,
+        ConcertFact{r.concert, digest_of(c.title), static_cast<uint32_t>(c.dates.size()), seats});
+  }
+
+  void on_ok(const ListPayments&, const Result& r) { check_payment_page(r); }
+
+  template <typename Other>
+  void on_ok(const Other&, const Result&) {}  // reads: nothing to remember
 
   uint32_t user_index(const UserName& name) const {
     return static_cast<uint32_t>(std::stoul(std::string(name.view().substr(4))));
   }
 
-  void record_events() {
+  // The command's events go to the log. They are in time order, from the
+  // last event before them on; deadlines due at one instant come holds
+  // first, then active windows, then idle waiting tokens.
+  void record_events(TimeMs last_event_ms) {
+    TimeMs previous = last_event_ms;
+    int previous_rank = -1;
+    uint64_t expired_here = 0;
     for (const Event& e : events_) {
-      const size_t start = log_.size();
       encode_event(e, log_);
       ends_.push_back(log_.size());
-      (void)start;
       check_exact_deadline(e);
       report_.events++;
       if (e.time_ms > engine_->now_ms()) fail("event stamped after the engine's clock");
+      if (e.time_ms < previous) fail("events out of time order");
+      const int rank = due_rank(e);
+      if (e.time_ms != previous) previous_rank = -1, expired_here = 0;
+      if (rank >= 0 && rank < previous_rank) fail("deadlines due at one instant out of order");
+      if (rank >= 0) previous_rank = rank;
+      if (rank == 0) {
+        expired_here++;
+        report_.expiries_at_one_instant_max =
+            std::max(report_.expiries_at_one_instant_max, expired_here);
+      }
+      previous = e.time_ms;
     }
   }
 
@@ -348,7 +766,8 @@ class Simulation {
     if (seen != std::min(left, r.limit)) fail("a payment page has the wrong number of payments");
   }
 
-  // Deadlines are exact: an expiry is stamped with its own deadline.
+  // Deadlines are exact: an expiry is stamped with its own deadline, and a
+  // hold's deadline is its instant plus the hold TTL.
   void check_exact_deadline(const Event& e) {
     if (const auto* expired = std::get_if<HoldExpired>(&e.body)) {
       report_.expiries++;
@@ -359,6 +778,10 @@ class Simulation {
       const Token* t = engine_->state().token(ended->token);
       if (ended->reason == TokenEnd::window && e.time_ms != t->expires_ms) {
         fail("an active window ended at another instant than its deadline");
+      }
+    } else if (const auto* held = std::get_if<SeatHeld>(&e.body)) {
+      if (held->expires_ms != e.time_ms + engine_->config().hold_ttl_ms) {
+        fail("a hold's deadline is not its instant plus the hold TTL");
       }
     }
   }
@@ -400,6 +823,8 @@ class Simulation {
       rebuilt.apply(e);
       start = ends_[i];
     }
+    const std::string lost = ledger_.check(rebuilt, &report_.facts_checked);
+    if (!lost.empty()) return fail("rebuilt from the log: " + lost);
     if (state_digest(rebuilt) != state_digest(engine_->state())) {
       fail("state rebuilt from the log has another digest");
     }
@@ -441,12 +866,14 @@ class Simulation {
   uint32_t actor_ = 0;
   TimeMs now_ = start_ms - 3 * limits::ms_per_day;
   TimeMs stamp_back_ = 0;
+  uint64_t stall_commands_left_ = 0;  // > 0: the clock is stalled
   uint64_t index_ = 0;
   std::vector<Event> events_;
   std::vector<uint8_t> log_;
   std::vector<size_t> ends_;
   std::vector<uint8_t> snapshot_;
   size_t snapshot_events_ = 0;
+  AckLedger ledger_;
   SimReport report_;
 };
 
