@@ -12,10 +12,11 @@
 #include <string>
 
 #include "net/token_codec.hpp"
+#include "storage/log_format.hpp"
 
 namespace boxoffice::net {
 
-inline constexpr const char* secret_file_name = "token-secret";
+inline constexpr const char* secret_file_name = storage::token_secret_file_name;
 
 struct SecretResult {
   TokenSecret secret{};

@@ -15,8 +15,11 @@
 //                        seq: u64  body_bytes: u64  body: u8[body_bytes]
 //                        crc: u32                      CRC-32C of every byte before it
 //   meta "format_version" -> version: u32 (1)
-//   meta any other name   -> opaque small value written by the server (for example the
-//                            token-signing secret)
+//   meta any other name   -> opaque small value written by the server
+//
+// Beside the database, one file of the server's: `token-secret`, the 32-byte
+// token-signing secret (mode 0600; net/secret_file.hpp). A backup of the
+// directory needs it, or the tokens issued before are refused.
 //
 // Integers inside values are little-endian; only keys are big-endian, so that
 // RocksDB's bytewise order is sequence order. The events are consecutive: the
@@ -44,6 +47,7 @@ inline constexpr std::string_view family_events = "events";
 inline constexpr std::string_view family_snapshots = "snapshots";
 inline constexpr std::string_view family_meta = "meta";
 inline constexpr std::string_view meta_key_format_version = "format_version";
+inline constexpr const char* token_secret_file_name = "token-secret";
 
 inline constexpr size_t seq_key_bytes = 8;
 

@@ -537,6 +537,7 @@ TEST_CASE("checkpoint makes a copy that verify accepts with the same digest") {
   Outcome o = run({"checkpoint", copy, "--data-dir", known.dir});
   CHECK(o.code == 0);
   CHECK(o.out == "checkpoint: " + copy + " last_seq=24\n");
+  CHECK_FALSE(std::filesystem::exists(copy + "/token-secret"));  // none to copy
   o = run({"verify", "--data-dir", copy});
   CHECK(o.code == 0);
   CHECK(o.out == verify_ok(24, 24, known.digest, "compared"));
@@ -544,6 +545,30 @@ TEST_CASE("checkpoint makes a copy that verify accepts with the same digest") {
   o = run({"checkpoint", copy, "--data-dir", known.dir});
   CHECK(o.code == 1);
   CHECK(has(o.err, "already exists"));
+}
+
+TEST_CASE("checkpoint copies the server's token secret, owner-only") {
+  const KnownDir known;
+  const std::string secret = known.dir + "/token-secret";
+  {
+    std::FILE* f = std::fopen(secret.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("0123456789abcdef0123456789abcdef", f);
+    std::fclose(f);
+  }
+  std::filesystem::permissions(
+      secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string copy = known.tmp.sub("copy");
+  const Outcome o = run({"checkpoint", copy, "--data-dir", known.dir});
+  CHECK(o.code == 0);
+  std::FILE* f = std::fopen((copy + "/token-secret").c_str(), "r");
+  REQUIRE(f != nullptr);
+  char text[64] = {};
+  CHECK(std::fread(text, 1, sizeof text, f) == 32);
+  std::fclose(f);
+  CHECK(std::string(text) == "0123456789abcdef0123456789abcdef");
+  CHECK(std::filesystem::status(copy + "/token-secret").permissions() ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 }
 
 // --- beside a running server ---

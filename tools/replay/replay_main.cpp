@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/civil_date.hpp"
+#include "storage/log_format.hpp"
 #include "tools/replay/event_format.hpp"
 #include "tools/replay/log_view.hpp"
 #include "tools/replay/replay_options.hpp"
@@ -335,6 +336,20 @@ Status make_checkpoint(Run& run, const std::string& target, uint32_t* attempts) 
   }
 }
 
+// RocksDB's checkpoint copies the database only: the server's token secret
+// beside it is copied too (owner-only), so tokens stay valid on a restore.
+// "" or what went wrong; a directory without a secret is not an error.
+std::string copy_token_secret(const std::string& data_dir, const std::string& target) {
+  const fs::path from = fs::path(data_dir) / storage::token_secret_file_name;
+  const fs::path to = fs::path(target) / storage::token_secret_file_name;
+  std::error_code ec;
+  if (!fs::exists(from, ec)) return "";
+  fs::copy_file(from, to, ec);
+  if (!ec) fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, ec);
+  if (ec) return "cannot copy " + from.string() + " to " + to.string() + ": " + ec.message();
+  return "";
+}
+
 int run_checkpoint(Run& run) {
   const std::string& target = run.options.checkpoint_dir;
   std::error_code ec;
@@ -353,6 +368,9 @@ int run_checkpoint(Run& run) {
   std::unique_ptr<storage::EventLog> copy;
   if (Status s = storage::EventLog::open(o, &copy); !s.is_ok()) {
     return run.fail("the copy in " + target + " does not open: " + s.to_string());
+  }
+  if (const std::string error = copy_token_secret(run.options.data_dir, target); !error.empty()) {
+    return run.fail(error);
   }
   run.out.line("checkpoint: " + target + " last_seq=" + std::to_string(copy->last_seq()));
   return 0;
