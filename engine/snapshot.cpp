@@ -170,7 +170,13 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
   if (r.failed()) return "truncated";
   if (!r.at_end()) return "trailing bytes";
   s.last_seq_ = last_seq;
-  if (state_digest(s) != digest) return "digest mismatch";
+  // The decoder's own check: the state it built encodes to the same body.
+  std::vector<uint8_t> again;
+  again.reserve(bytes.size() - 10);
+  encode_body(s, again);
+  if (again.size() != bytes.size() - 10 || digest_bytes(again) != digest) {
+    return "digest mismatch";
+  }
   return "";
 }
 
@@ -224,6 +230,7 @@ std::string SnapshotCodec::decode_users(ByteReader& r, State& s) {
     return "bad user count";
   }
   s.users_.resize(users);
+  s.user_by_name_.reserve(users);  // one allocation of buckets, no rehash
   for (uint32_t i = 0; i < users; i++) {
     User& u = s.users_[i];
     const std::string_view name = r.short_str();
@@ -350,6 +357,8 @@ std::string SnapshotCodec::decode_payments(ByteReader& r, State& s) {
 std::string SnapshotCodec::decode_idempotency(ByteReader& r, State& s) {
   const uint64_t keys = r.u64();
   if (r.failed() || !count_fits(r, keys, idempotent_bytes_min)) return "bad key count";
+  s.idempotent_.reserve(keys);  // bounded by the bytes left (count_fits)
+  s.idempotent_order_.reserve(keys);
   for (uint64_t i = 0; i < keys; i++) {
     IdempotentKey k;
     k.user = UserId{r.u32()};
