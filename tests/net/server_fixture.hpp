@@ -207,8 +207,9 @@ class ServerProcess {
 
   // SIGTERM; returns the exit code.
   int stop() { return signal_and_wait(SIGTERM); }
-  // SIGKILL: a crash.
-  void kill9() { signal_and_wait(SIGKILL); }
+  // SIGKILL: a crash. Returns 128 + SIGKILL, or how the server ended if it
+  // had ended already.
+  int kill9() { return signal_and_wait(SIGKILL); }
   void restart() { start(); }
 
   uint16_t port() const { return port_; }
