@@ -246,7 +246,8 @@ std::string SnapshotCodec::decode_users(ByteReader& r, State& s) {
     u.payment_count = r.u32();
     u.last_reservation = ReservationId{r.u32()};
     u.last_payment = PaymentId{r.u32()};
-    if (!s.user_by_name_.emplace(std::string(name), UserId{i + 1}).second) return "duplicate user";
+    if (s.find_user(name).has_value()) return "duplicate user";
+    s.user_by_name_.insert(State::name_hash(name), i + 1);
   }
   return "";
 }
@@ -358,7 +359,6 @@ std::string SnapshotCodec::decode_idempotency(ByteReader& r, State& s) {
   const uint64_t keys = r.u64();
   if (r.failed() || !count_fits(r, keys, idempotent_bytes_min)) return "bad key count";
   s.idempotent_.reserve(keys);  // bounded by the bytes left (count_fits)
-  s.idempotent_order_.reserve(keys);
   for (uint64_t i = 0; i < keys; i++) {
     IdempotentKey k;
     k.user = UserId{r.u32()};
@@ -375,8 +375,8 @@ std::string SnapshotCodec::decode_idempotency(ByteReader& r, State& s) {
     }
     k.key = IdempotencyKey::from(key);
     e.kind = static_cast<IdempotentKind>(kind);
-    if (!s.idempotent_.emplace(k, e).second) return "duplicate idempotency key";
-    s.idempotent_order_.push_back(k);
+    if (s.idempotent_.find(k) != nullptr) return "duplicate idempotency key";
+    s.idempotent_.insert(k, e);
   }
   return "";
 }

@@ -4,14 +4,10 @@
 
 namespace boxoffice {
 
-size_t IdempotentKeyHash::operator()(const IdempotentKey& k) const {
-  // FNV-1a over the user id and the key bytes.
-  uint64_t h = 1469598103934665603ULL;
-  const auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ULL; };
-  const uint32_t u = raw(k.user);
-  for (int i = 0; i < 4; i++) mix(static_cast<uint8_t>(u >> (8 * i)));
-  for (const char c : k.key.view()) mix(static_cast<uint8_t>(c));
-  return static_cast<size_t>(h);
+uint64_t State::name_hash(std::string_view name) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+  return h;
 }
 
 State::State(uint64_t queue_span_tokens) : fenwick_(queue_span_tokens) {}
@@ -125,19 +121,20 @@ User& State::user_mut(UserId id) {
 }
 
 std::optional<UserId> State::find_user(std::string_view name) const {
-  const auto it = user_by_name_.find(std::string(name));
-  if (it == user_by_name_.end()) return std::nullopt;
-  return it->second;
+  const std::optional<uint64_t> id = user_by_name_.find(
+      name_hash(name), [&](uint64_t u) { return users_[u - 1].name.view() == name; });
+  if (!id.has_value()) return std::nullopt;
+  return UserId{static_cast<uint32_t>(*id)};
 }
 
 void State::on(TimeMs, const UserCreated& e) {
   BOXOFFICE_ASSERT(raw(e.user) == users_.size() + 1);
   BOXOFFICE_ASSERT(is_valid_user_name(e.name.view()));
-  const bool inserted = user_by_name_.emplace(std::string(e.name.view()), e.user).second;
-  BOXOFFICE_ASSERT(inserted);
+  BOXOFFICE_ASSERT(!find_user(e.name.view()).has_value());
   User u;
   u.name = e.name;
   users_.push_back(u);
+  user_by_name_.insert(name_hash(e.name.view()), raw(e.user));
 }
 
 void State::on(TimeMs t, const BalanceCharged& e) {
@@ -394,45 +391,28 @@ void State::on(TimeMs t, const RefundIssued& e) {
 // ---- idempotency ----
 
 const IdempotentEntry* State::idempotent(UserId user, const IdempotencyKey& key) const {
-  if (idempotent_.empty()) return nullptr;
-  const auto it = idempotent_.find(IdempotentKey{user, key});
-  return it == idempotent_.end() ? nullptr : &it->second;
+  return idempotent_.find(IdempotentKey{user, key});
 }
 
 std::optional<TimeMs> State::oldest_idempotent_ms() const {
-  if (idempotent_forgotten_ == idempotent_order_.size()) return std::nullopt;
-  return idempotent_.at(idempotent_order_[idempotent_forgotten_]).created_ms;
+  if (idempotent_.empty()) return std::nullopt;
+  return idempotent_.oldest().value.created_ms;
 }
 
 void State::remember(UserId user, const IdempotencyTag& tag, IdempotentKind kind, uint64_t id,
                      int64_t balance_after, TimeMs t) {
   if (tag.key.empty()) return;
-  IdempotentKey k{user, tag.key};
-  IdempotentEntry entry{tag.fingerprint, kind, id, balance_after, t};
-  const bool inserted = idempotent_.emplace(k, entry).second;
-  BOXOFFICE_ASSERT(inserted);
-  idempotent_order_.push_back(k);
+  idempotent_.insert(IdempotentKey{user, tag.key},
+                     IdempotentEntry{tag.fingerprint, kind, id, balance_after, t});
 }
 
 void State::on(TimeMs, const IdempotencyForgotten& e) {
   size_t forgotten = 0;
-  while (idempotent_forgotten_ < idempotent_order_.size()) {
-    const IdempotentKey& k = idempotent_order_[idempotent_forgotten_];
-    const auto it = idempotent_.find(k);
-    BOXOFFICE_ASSERT(it != idempotent_.end());
-    if (it->second.created_ms > e.created_up_to_ms) break;
-    idempotent_.erase(it);
-    idempotent_forgotten_++;
+  while (!idempotent_.empty() && idempotent_.oldest().value.created_ms <= e.created_up_to_ms) {
+    idempotent_.pop_oldest();
     forgotten++;
   }
   BOXOFFICE_ASSERT(forgotten > 0);
-  // Compact the order list once its forgotten prefix dominates.
-  if (idempotent_forgotten_ * 2 > idempotent_order_.size()) {
-    idempotent_order_.erase(
-        idempotent_order_.begin(),
-        idempotent_order_.begin() + static_cast<ptrdiff_t>(idempotent_forgotten_));
-    idempotent_forgotten_ = 0;
-  }
 }
 
 }  // namespace boxoffice

@@ -17,10 +17,11 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/event.hpp"
+#include "engine/flat_index.hpp"
+#include "engine/idempotency_table.hpp"
 #include "engine/ring_fenwick.hpp"
 #include "engine/types.hpp"
 
@@ -116,24 +117,6 @@ struct RefundRecord {
   int64_t amount = 0;
   int64_t balance_after = 0;
   TimeMs created_ms = 0;
-};
-
-// What an idempotency key was first used for, and its answer.
-enum class IdempotentKind : uint8_t { hold = 1, charge = 2, pay = 3, refund = 4 };
-struct IdempotentEntry {
-  uint64_t fingerprint = 0;
-  IdempotentKind kind = IdempotentKind::hold;
-  uint64_t id = 0;  // reservation, payment or refund id; 0 for a charge
-  int64_t balance_after = 0;
-  TimeMs created_ms = 0;
-};
-struct IdempotentKey {
-  UserId user = UserId::none;
-  IdempotencyKey key;
-  friend bool operator==(const IdempotentKey&, const IdempotentKey&) = default;
-};
-struct IdempotentKeyHash {
-  size_t operator()(const IdempotentKey& k) const;
 };
 
 class State {
@@ -269,10 +252,7 @@ class State {
   std::span<const RefundRecord> refunds() const { return refunds_; }
   template <typename Visit>
   void for_each_idempotent(Visit&& visit) const {
-    for (size_t i = idempotent_forgotten_; i < idempotent_order_.size(); i++) {
-      const IdempotentKey& k = idempotent_order_[i];
-      visit(k, idempotent_.at(k));
-    }
+    idempotent_.for_each(visit);
   }
   struct PromotionBucket {
     int64_t second = -1;
@@ -309,6 +289,7 @@ class State {
   void end_hold(Reservation& r);
   void remember(UserId user, const IdempotencyTag& tag, IdempotentKind kind, uint64_t id,
                 int64_t balance_after, TimeMs t);
+  static uint64_t name_hash(std::string_view name);
   void count_promotion(TimeMs t);
 
   uint64_t last_seq_ = 0;
@@ -321,7 +302,7 @@ class State {
   uint64_t seats_total_ = 0;
 
   std::vector<User> users_;
-  std::unordered_map<std::string, UserId> user_by_name_;
+  FlatIndex user_by_name_;  // hash of the name -> user id
 
   std::vector<Token> tokens_;
   RingFenwick fenwick_;     // marks waiting token ids
@@ -335,9 +316,7 @@ class State {
   std::vector<Payment> payments_;
   std::vector<RefundRecord> refunds_;
 
-  std::unordered_map<IdempotentKey, IdempotentEntry, IdempotentKeyHash> idempotent_;
-  std::vector<IdempotentKey> idempotent_order_;  // first use order; forgotten from the front
-  size_t idempotent_forgotten_ = 0;              // entries of idempotent_order_ already erased
+  IdempotencyTable idempotent_;
 };
 
 }  // namespace boxoffice

@@ -1,0 +1,115 @@
+// IdempotencyTable: the first answer of every write made with an
+// Idempotency-Key, by (user, key), in first-use order, forgotten oldest
+// first.
+//
+// Entries sit in one vector in first-use order; the oldest live one is at
+// `front_`, and the forgotten prefix is cut off once it is more than half of
+// the vector. Each entry has a serial number (its place in first-use order
+// since the table began), and a FlatIndex maps the key's hash to the serial,
+// so cutting the prefix leaves the index alone. Lookups allocate nothing and
+// touch one slot and one entry; iteration in first-use order is a walk of
+// the vector.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/assert.hpp"
+#include "engine/flat_index.hpp"
+#include "engine/types.hpp"
+
+namespace boxoffice {
+
+// What an idempotency key was first used for, and its answer.
+enum class IdempotentKind : uint8_t { hold = 1, charge = 2, pay = 3, refund = 4 };
+struct IdempotentEntry {
+  uint64_t fingerprint = 0;
+  IdempotentKind kind = IdempotentKind::hold;
+  uint64_t id = 0;  // reservation, payment or refund id; 0 for a charge
+  int64_t balance_after = 0;
+  TimeMs created_ms = 0;
+};
+struct IdempotentKey {
+  UserId user = UserId::none;
+  IdempotencyKey key;
+  friend bool operator==(const IdempotentKey&, const IdempotentKey&) = default;
+};
+
+class IdempotencyTable {
+ public:
+  struct Entry {
+    IdempotentKey key;
+    IdempotentEntry value;
+    uint64_t hash = 0;
+  };
+
+  // FNV-1a over the user id's bytes and the key's.
+  static uint64_t hash(const IdempotentKey& k) {
+    uint64_t h = 1469598103934665603ULL;
+    const auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ULL; };
+    const uint32_t u = raw(k.user);
+    for (int i = 0; i < 4; i++) mix(static_cast<uint8_t>(u >> (8 * i)));
+    for (const char c : k.key.view()) mix(static_cast<uint8_t>(c));
+    return h;
+  }
+
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    index_.reserve(n);
+  }
+
+  size_t size() const { return entries_.size() - front_; }
+  bool empty() const { return size() == 0; }
+
+  const IdempotentEntry* find(const IdempotentKey& k) const {
+    if (empty()) return nullptr;
+    const std::optional<uint64_t> serial =
+        index_.find(hash(k), [&](uint64_t s) { return at(s).key == k; });
+    return serial.has_value() ? &at(*serial).value : nullptr;
+  }
+
+  // Adds a key that is not in the table, as the newest.
+  void insert(const IdempotentKey& k, const IdempotentEntry& v) {
+    BOXOFFICE_ASSERT(find(k) == nullptr);
+    const uint64_t h = hash(k);
+    index_.insert(h, base_serial_ + entries_.size());
+    entries_.push_back(Entry{k, v, h});
+  }
+
+  // The oldest entry. REQUIRES: !empty().
+  const Entry& oldest() const {
+    BOXOFFICE_ASSERT(!empty());
+    return entries_[front_];
+  }
+
+  // Forgets the oldest entry. REQUIRES: !empty().
+  void pop_oldest() {
+    BOXOFFICE_ASSERT(!empty());
+    index_.erase(entries_[front_].hash, base_serial_ + front_);
+    front_++;
+    if (front_ * 2 > entries_.size()) {
+      entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(front_));
+      base_serial_ += front_;
+      front_ = 0;
+    }
+  }
+
+  // visit(key, value) for every entry, oldest first.
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (size_t i = front_; i < entries_.size(); i++) visit(entries_[i].key, entries_[i].value);
+  }
+
+ private:
+  const Entry& at(uint64_t serial) const {
+    BOXOFFICE_ASSERT(serial >= base_serial_ + front_ && serial - base_serial_ < entries_.size());
+    return entries_[static_cast<size_t>(serial - base_serial_)];
+  }
+
+  std::vector<Entry> entries_;
+  size_t front_ = 0;          // entries_[0, front_) are forgotten
+  uint64_t base_serial_ = 0;  // the serial of entries_[0]
+  FlatIndex index_;           // hash -> serial
+};
+
+}  // namespace boxoffice
