@@ -1,4 +1,6 @@
-// Large allocations on transparent huge pages.
+// Large allocations on transparent huge pages, for the server and
+// boxoffice-bench (linked into those executables only: it replaces the
+// global operator new).
 //
 // Where the kernel's transparent huge pages are in "madvise" mode, big
 // arrays (seat maps, the tables of reservations and tokens) would sit on
