@@ -241,7 +241,8 @@ TEST_CASE("a restart loads the newest snapshot and replays the events after it")
   Api api(server.port());
   std::vector<std::string> tokens;
   for (int i = 0; i < 400; i++) tokens.push_back(api.join("snap" + std::to_string(i)));
-  CHECK(poll_until([&] { return server.log().find("snapshot at seq") != std::string::npos; }));
+  // The snapshotter's line: "snapshot at seq N (B bytes) in T ms".
+  CHECK(poll_until([&] { return server.log().find(" bytes) in ") != std::string::npos; }));
   for (int i = 0; i < 10; i++) api.charge(tokens[static_cast<size_t>(i)], 100 + i);
   server.kill9();
   server.restart();
