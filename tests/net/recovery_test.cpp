@@ -266,7 +266,7 @@ TEST_CASE("SIGKILL at random moments: every acknowledged batch survives with its
     CAPTURE(round);
     CAPTURE(seed);
     const std::vector<Ack> acks =
-        crash_round(dir.path(), rng.next(), rng.range(5, round % 4 == 0 ? 200 : 60));
+        crash_round(dir.path(), rng.next(), rng.range(5, round % 4 == 0 ? 1000 : 60));
     acknowledged += acks.size();
 
     std::unique_ptr<storage::EventLog> log = open_log(dir.path());

@@ -30,7 +30,7 @@ namespace {
 
 using namespace boxoffice;
 
-constexpr uint64_t snapshot_every_events = 400;
+constexpr uint64_t snapshot_every_events = 200;
 constexpr int say_fd = 3;
 
 // One line to the parent, written at once (it reads them as they come).
