@@ -41,12 +41,34 @@ void State::prefetch(const Event& event) const {
       const DateEntry& d = dates_[raw(held->date)];
       if (held->seat >= 1 && held->seat <= d.total()) __builtin_prefetch(&d.seats[held->seat - 1]);
     }
-    if (raw(held->user) >= 1 && raw(held->user) <= users_.size()) {
-      __builtin_prefetch(&users_[raw(held->user) - 1]);
-    }
+    prefetch_user(held->user);
   } else if (const auto* expired = std::get_if<HoldExpired>(&event.body)) {
-    if (const Reservation* r = reservation(expired->reservation)) __builtin_prefetch(r);
+    prefetch_reservation(expired->reservation);
+  } else if (const auto* cancelled = std::get_if<ReservationCancelled>(&event.body)) {
+    prefetch_reservation(cancelled->reservation);
+  } else if (const auto* paid = std::get_if<PaymentCompleted>(&event.body)) {
+    prefetch_reservation(paid->reservation);
+  } else if (const auto* charged = std::get_if<BalanceCharged>(&event.body)) {
+    prefetch_user(charged->user);
+  } else if (const auto* issued = std::get_if<TokenIssued>(&event.body)) {
+    prefetch_user(issued->user);
+  } else if (const auto* activated = std::get_if<TokenActivated>(&event.body)) {
+    prefetch_token(activated->token);
+  } else if (const auto* ended = std::get_if<TokenExpired>(&event.body)) {
+    prefetch_token(ended->token);
   }
+}
+
+void State::prefetch_user(UserId id) const {
+  if (raw(id) >= 1 && raw(id) <= users_.size()) __builtin_prefetch(&users_[raw(id) - 1]);
+}
+
+void State::prefetch_token(TokenId id) const {
+  if (raw(id) >= 1 && raw(id) <= tokens_.size()) __builtin_prefetch(&tokens_[raw(id) - 1]);
+}
+
+void State::prefetch_reservation(ReservationId id) const {
+  if (const Reservation* r = reservation(id)) __builtin_prefetch(r);
 }
 
 void State::touch_token(TokenId id, TimeMs now_ms) {

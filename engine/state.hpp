@@ -135,8 +135,12 @@ class State {
   void apply(const Event& event);
 
   // A hint with no effect: starts loading the memory apply(event) touches
-  // (a seat, a reservation, a user), for callers applying a stream.
+  // first (a seat, a reservation, a user, a token), for callers applying a
+  // stream.
   void prefetch(const Event& event) const;
+  void prefetch_user(UserId id) const;
+  void prefetch_token(TokenId id) const;
+  void prefetch_reservation(ReservationId id) const;
 
   // Soft state: a waiting token showed activity at `now_ms`.
   void touch_token(TokenId token, TimeMs now_ms);
