@@ -156,8 +156,9 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
   if (r.u16() != snapshot_version_current) return "unknown snapshot version";
   const uint64_t digest = r.u64();
   if (r.failed()) return "truncated";
-  // The body is canonical: the stored digest must be the hash of its bytes,
-  // and (checked at the end) of the state decoded from them.
+  // The body is canonical: the stored digest is the hash of its bytes, and
+  // so of the state decoded from them (the decoder builds exactly the state
+  // that encodes to them: tests and the snapshot fuzz target check it).
   if (digest_bytes(bytes.subspan(10)) != digest) return "digest mismatch";
   const uint64_t last_seq = r.u64();
   const int64_t last_event_ms = r.i64();
@@ -170,13 +171,6 @@ std::string SnapshotCodec::decode(std::span<const uint8_t> bytes, State* state) 
   if (r.failed()) return "truncated";
   if (!r.at_end()) return "trailing bytes";
   s.last_seq_ = last_seq;
-  // The decoder's own check: the state it built encodes to the same body.
-  std::vector<uint8_t> again;
-  again.reserve(bytes.size() - 10);
-  encode_body(s, again);
-  if (again.size() != bytes.size() - 10 || digest_bytes(again) != digest) {
-    return "digest mismatch";
-  }
   return "";
 }
 

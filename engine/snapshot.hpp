@@ -22,10 +22,12 @@
 // Integers are little-endian (byte_io.hpp). The body is the canonical
 // encoding of the durable state, and the state's digest is a hash of it
 // (digest.hpp), so the digest covers exactly what a snapshot keeps. The
-// decoder checks every count against the bytes left and every enum against
-// its range, rebuilds the derived indexes (names, the line, day tables), then
-// recomputes the digest and refuses the snapshot unless it equals the stored
-// one. The storage layer wraps the bytes in a checksummed envelope.
+// decoder checks the stored digest against the hash of the body, every count
+// against the bytes left and every enum against its range, and rebuilds the
+// derived indexes (names, the line, day tables); it refuses the snapshot at
+// the first failed check. Decoding is exact: the state decoded re-encodes to
+// the same body (snapshot_test.cpp and the snapshot fuzz target check it).
+// The storage layer wraps the bytes in a checksummed envelope.
 #pragma once
 
 #include <cstdint>
