@@ -20,7 +20,8 @@
 namespace boxoffice::net {
 
 // Fixed limits of the HTTP layer (not flags), with their units.
-inline constexpr uint32_t header_bytes_max = 8 * 1024;
+// A request's header block: start line and fields, through the blank line.
+inline constexpr uint32_t header_bytes_max = 16 * 1024;
 inline constexpr uint32_t pipeline_depth_max = 8;  // requests read ahead per connection
 inline constexpr int64_t write_timeout_ms = 30 * 1000;
 inline constexpr int64_t tick_interval_ms = 100;

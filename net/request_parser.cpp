@@ -6,16 +6,7 @@
 #include <limits>
 
 #include "engine/civil_date.hpp"
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wshadow"
-#endif
-#include <simdjson.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "net/simdjson.hpp"
 
 namespace boxoffice::net {
 

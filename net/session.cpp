@@ -48,6 +48,29 @@ std::optional<std::string_view> header(const http::request<http::string_body>& r
   return std::string_view(it->value().data(), it->value().size());
 }
 
+}  // namespace
+
+HttpRequestView request_view(const http::request<http::string_body>& req) {
+  HttpRequestView view;
+  view.method = method_of(req.method());
+  view.target = std::string_view(req.target().data(), req.target().size());
+  view.authorization = header(req, http::field::authorization);
+  view.idempotency_key = header(req, "Idempotency-Key");
+  view.admin_key = header(req, "X-Admin-Key");
+  view.body = req.body();
+  return view;
+}
+
+size_t header_block_bytes(const http::request<http::string_body>& req) {
+  constexpr size_t crlf = 2;
+  // "METHOD SP target SP HTTP/1.x CRLF", then "name: value CRLF", then CRLF.
+  size_t n = req.method_string().size() + 1 + req.target().size() + 1 + 8 + crlf;
+  for (const auto& field : req) n += field.name_string().size() + 2 + field.value().size() + crlf;
+  return n + crlf;
+}
+
+namespace {
+
 TimeMs wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -93,12 +116,13 @@ void Session::read() {
   parser_->body_limit(body_bytes_max);
   stream_.expires_after(std::chrono::milliseconds(thread_.shared.idle_timeout_ms));
   reading_ = true;
-  http::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                     self->on_read(ec, bytes);
+                   });
 }
 
-void Session::on_read(beast::error_code ec) {
+void Session::on_read(beast::error_code ec, size_t bytes) {
   reading_ = false;
   if (closed_) return;
   if (closing_) {
@@ -113,15 +137,18 @@ void Session::on_read(beast::error_code ec) {
     return;
   }
   if (ec == http::error::body_limit) {
-    return bad_http(413, "the body is over 65536 bytes");
+    return bad_http(413, body_limit_message);
   }
-  if (ec == http::error::header_limit) {
-    return bad_http(400, "the header block is over 8192 bytes");
-  }
+  static_assert(header_bytes_max == 16384 && body_bytes_max == 65536, "the messages name them");
+  if (ec == http::error::header_limit) return bad_http(400, header_limit_message);
   if (ec && is_http_error(ec) && ec != http::error::partial_message) {
     return bad_http(400, "malformed HTTP request");
   }
   if (ec) return close();  // timeout, reset, end of stream mid-message
+  // A message of `bytes` has a header block of at most as many.
+  if (bytes > header_bytes_max && header_block_bytes(parser_->get()) > header_bytes_max) {
+    return bad_http(400, header_limit_message);
+  }
   handle_request();
   read();
   write();
@@ -162,14 +189,7 @@ void Session::handle_request() {
     s.line.append(req.target().data(), req.target().size());
   }
 
-  HttpRequestView view;
-  view.method = method_of(req.method());
-  view.target = std::string_view(req.target().data(), req.target().size());
-  view.authorization = header(req, http::field::authorization);
-  view.idempotency_key = header(req, "Idempotency-Key");
-  view.admin_key = header(req, "X-Admin-Key");
-  view.body = req.body();
-
+  const HttpRequestView view = request_view(req);
   IngressItem& item = thread_.scratch;
   ParsedRequest& p = item.request;
   thread_.parser.parse(view, wall_clock_ms(), &p);

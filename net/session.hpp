@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "net/http_response.hpp"
 #include "net/io_thread.hpp"
@@ -33,6 +34,23 @@
 #include "net/render.hpp"
 
 namespace boxoffice::net {
+
+// What a request over a fixed limit is answered (400 and 413).
+inline constexpr std::string_view header_limit_message = "the header block is over 16384 bytes";
+inline constexpr std::string_view body_limit_message = "the body is over 65536 bytes";
+
+// The parts of a request RequestParser reads, as views into `req` (valid
+// while it lives).
+HttpRequestView request_view(
+    const boost::beast::http::request<boost::beast::http::string_body>& req);
+
+// The size of `req`'s header block as a client sends it, start line and
+// fields through the blank line, counting one space after each field's
+// colon. Beast applies its header limit to the fields and counts the start
+// line against it only when the two arrive in different reads; the session
+// measures the block itself, so the limit does not depend on how a request
+// was split into reads.
+size_t header_block_bytes(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -64,7 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void read();
-  void on_read(boost::beast::error_code ec);
+  void on_read(boost::beast::error_code ec, size_t bytes);
   void handle_request();
   void answer_now(uint64_t seq, Reply& reply, BodyType type = BodyType::json);
   void finish_slot(Slot& slot, uint64_t seq, const Reply& reply, BodyType type);

@@ -33,33 +33,19 @@
 #include "engine/assert.hpp"
 #include "engine/civil_date.hpp"
 #include "net/request_parser.hpp"
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wshadow"
-#endif
-#include <simdjson.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
+
+using boxoffice::fuzz::admin_key;
+using boxoffice::fuzz::fuzz_secret;
+using boxoffice::fuzz::now_ms;
 
 using namespace boxoffice;
 using namespace boxoffice::net;
 namespace dom = simdjson::dom;
 
-// The fixed secret of the fuzz targets (the same in token_fuzz.cpp).
-TokenSecret fuzz_secret() {
-  TokenSecret s{};
-  for (size_t i = 0; i < s.size(); i++) s[i] = static_cast<uint8_t>(0xa0 + i);
-  return s;
-}
-
-constexpr std::string_view admin_key = "fuzz-admin-key";
 constexpr uint64_t token_id = 4242;
-constexpr TimeMs now_ms = 1798761600000;  // 2027-01-01T00:00:00Z
 constexpr std::string_view valid_key = "fuzz-key-1";
 
 struct Endpoint {

@@ -30,19 +30,14 @@
 
 #include "engine/assert.hpp"
 #include "net/token_codec.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
+using boxoffice::fuzz::fuzz_secret;
+
 using boxoffice::net::TokenCodec;
 using boxoffice::net::TokenSecret;
-
-// The fixed secret of the fuzz targets: the tokens of the seed corpora are
-// signed with it.
-TokenSecret fuzz_secret() {
-  TokenSecret s{};
-  for (size_t i = 0; i < s.size(); i++) s[i] = static_cast<uint8_t>(0xa0 + i);
-  return s;
-}
 
 // A secret that signed nothing.
 TokenSecret other_secret() {

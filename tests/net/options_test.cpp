@@ -167,7 +167,7 @@ TEST_CASE("--help lists every flag with its default and unit") {
                            "default 300",
                            "1 to 86400 s",
                            "BOXOFFICE_",
-                           "8192 bytes",
+                           "16384 bytes",
                            "65536 bytes"}) {
     CAPTURE(text);
     CHECK(o.message.find(text) != std::string::npos);

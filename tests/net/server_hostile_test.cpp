@@ -50,7 +50,7 @@ TEST_CASE("a header block over the limit is 400; a body over 64 KiB is 413") {
   CHECK(starts_with(out, "HTTP/1.1 400 "));
 
   std::string many_headers = "GET /healthz HTTP/1.1\r\n";
-  for (int i = 0; i < 1000; i++) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 2000; i++) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
   out = raw_exchange(server.port(), many_headers + "\r\n");
   CHECK(starts_with(out, "HTTP/1.1 400 "));
 
@@ -72,6 +72,33 @@ TEST_CASE("a header block over the limit is 400; a body over 64 KiB is 413") {
   const std::string fits =
       R"({"userId":"ok"})" + std::string(64 * 1024 - std::string(R"({"userId":"ok"})").size(), ' ');
   CHECK(api.post("/v1/queue/tokens", fits).status == 201);
+  check_alive(server.port());
+}
+
+// A GET /healthz whose header block (start line and fields, through the
+// blank line) is exactly `bytes` long.
+std::string header_block_of(size_t bytes) {
+  const std::string head = "GET /healthz HTTP/1.1\r\nConnection: close\r\nX-Filler: ";
+  const std::string tail = "\r\n\r\n";
+  REQUIRE(bytes > head.size() + tail.size());
+  return head + std::string(bytes - head.size() - tail.size(), 'f') + tail;
+}
+
+TEST_CASE("a header block of 16 KiB is served and one byte more is 400, however it arrives") {
+  ServerProcess server;
+  constexpr size_t limit_bytes = 16 * 1024;
+  for (const size_t start_line_bytes : {size_t{0}, size_t{23}}) {
+    CAPTURE(start_line_bytes);  // 0: in one write; 23: the start line first
+    for (const size_t bytes : {limit_bytes - 1, limit_bytes, limit_bytes + 1, limit_bytes + 100}) {
+      CAPTURE(bytes);
+      const std::string request = header_block_of(bytes);
+      Client c(server.port());
+      c.write_raw(std::string_view(request).substr(0, start_line_bytes));
+      c.write_raw(std::string_view(request).substr(start_line_bytes));
+      const std::string out = c.read_until_close();
+      CHECK(starts_with(out, bytes <= limit_bytes ? "HTTP/1.1 200 " : "HTTP/1.1 400 "));
+    }
+  }
   check_alive(server.port());
 }
 
