@@ -1,14 +1,17 @@
 // ByteWriter and ByteReader: explicit little-endian fields, for the event
 // and snapshot formats.
 //
-// The writer appends to a vector. The reader never reads out of bounds: a
+// The writer appends to a vector or a stack buffer. The reader never reads out of bounds: a
 // read past the end marks it failed and yields zeros, so a decoder can read
 // a whole record and check failed() once.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/assert.hpp"
@@ -16,12 +19,14 @@
 
 namespace boxoffice {
 
-// Appends fields to `out`. Fixed-width integers are stored little-endian
+// Appends fields to a sink. Fixed-width integers are stored little-endian
 // whatever the host's byte order.
-class ByteWriter {
+template <typename Sink>
+class FieldWriter {
  public:
-  explicit ByteWriter(std::vector<uint8_t>& out) : out_(out) {}
-  void u8(uint8_t v) { out_.push_back(v); }
+  template <typename... Args>
+  explicit FieldWriter(Args&&... args) : sink_(std::forward<Args>(args)...) {}
+  void u8(uint8_t v) { sink_.append(&v, 1); }
   void u16(uint16_t v) { fixed(v); }
   void u32(uint32_t v) { fixed(v); }
   void u64(uint64_t v) { fixed(v); }
@@ -41,17 +46,56 @@ class ByteWriter {
     short_str(tag.key.view());
     if (!tag.key.empty()) u64(tag.fingerprint);
   }
+  const Sink& sink() const { return sink_; }
 
  private:
   template <typename T>
   void fixed(T v) {
     uint8_t le[sizeof(T)];
     for (size_t i = 0; i < sizeof(T); i++) le[i] = static_cast<uint8_t>(v >> (8 * i));
-    out_.insert(out_.end(), le, le + sizeof(T));
+    sink_.append(le, sizeof(T));
   }
-  void bytes(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
+  void bytes(std::string_view s) {
+    sink_.append(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  }
+  Sink sink_;
+};
+
+// Appends to a vector.
+class VectorSink {
+ public:
+  explicit VectorSink(std::vector<uint8_t>& out) : out_(out) {}
+  void append(const uint8_t* p, size_t n) { out_.insert(out_.end(), p, p + n); }
+
+ private:
   std::vector<uint8_t>& out_;
 };
+
+// Appends to a buffer of `bytes_max` on the stack, for a record that is
+// nearly always small: no call per field, one copy of the whole record. A
+// write that does not fit marks it overflowed, and nothing more is written.
+template <size_t bytes_max>
+class ArraySink {
+ public:
+  ArraySink() {}  // the buffer is written before it is read
+  void append(const uint8_t* p, size_t n) {
+    if (overflowed_ || n > bytes_max - size_) [[unlikely]] {
+      overflowed_ = true;
+      return;
+    }
+    std::memcpy(buf_.data() + size_, p, n);
+    size_ += n;
+  }
+  bool overflowed() const { return overflowed_; }
+  std::span<const uint8_t> bytes() const { return {buf_.data(), size_}; }
+
+ private:
+  std::array<uint8_t, bytes_max> buf_;
+  size_t size_ = 0;
+  bool overflowed_ = false;
+};
+
+using ByteWriter = FieldWriter<VectorSink>;
 
 // Reads fields in order; any read past the end sets `failed` and yields 0.
 class ByteReader {

@@ -33,6 +33,14 @@ class DueQueue {
   explicit DueQueue(size_t capacity_hint = 1024) : ring_(round_up(capacity_hint)) {}
 
   bool empty() const { return ring_count_ == 0 && heap_.empty(); }
+
+  // Makes room for `n` in-order entries, so that pushing them does not grow
+  // (and first touch) the ring on the hot path.
+  void reserve(size_t n) {
+    if (n > ring_.size()) resize(round_up(n));
+  }
+  // In-order entries the ring holds before it grows.
+  size_t capacity() const { return ring_.size(); }
   size_t size() const { return ring_count_ + heap_.size(); }
 
   void push(TimeMs due_ms, Id id) {
@@ -77,8 +85,10 @@ class DueQueue {
   const Entry& ring_back() const {
     return ring_[(ring_head_ + ring_count_ - 1) & (ring_.size() - 1)];
   }
-  void grow() {
-    std::vector<Entry> bigger(ring_.size() * 2);
+  void grow() { resize(ring_.size() * 2); }
+  void resize(size_t capacity) {
+    BOXOFFICE_ASSERT(capacity >= ring_count_ && (capacity & (capacity - 1)) == 0);
+    std::vector<Entry> bigger(capacity);
     for (size_t i = 0; i < ring_count_; i++)
       bigger[i] = ring_[(ring_head_ + i) & (ring_.size() - 1)];
     ring_.swap(bigger);

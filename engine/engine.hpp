@@ -49,9 +49,11 @@ class Engine {
   // fresh idle window from `now_ms`.
   void begin_serving(TimeMs now_ms);
 
-  // Reserves table capacity up front, so that the hot path does not grow them.
+  // Reserves table capacity up front, so that the hot path does not grow
+  // them: the state's tables, and the hold deadlines for `reservations`.
   void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments) {
     state_.reserve(users, tokens, reservations, payments);
+    hold_due_.reserve(reservations);
   }
 
   const State& state() const { return state_; }

@@ -6,23 +6,32 @@ namespace boxoffice {
 
 namespace {
 
-void write_body(ByteWriter& w, const UserCreated& e) {
+// The events that encode in at most this many bytes skip the vector's
+// append per field.
+constexpr size_t event_inline_bytes_max = 256;
+
+template <typename W>
+void write_body(W& w, const UserCreated& e) {
   w.u32(raw(e.user));
   w.short_str(e.name.view());
 }
-void write_body(ByteWriter& w, const TokenIssued& e) {
+template <typename W>
+void write_body(W& w, const TokenIssued& e) {
   w.u64(raw(e.token));
   w.u32(raw(e.user));
 }
-void write_body(ByteWriter& w, const TokenActivated& e) {
+template <typename W>
+void write_body(W& w, const TokenActivated& e) {
   w.u64(raw(e.token));
   w.i64(e.expires_ms);
 }
-void write_body(ByteWriter& w, const TokenExpired& e) {
+template <typename W>
+void write_body(W& w, const TokenExpired& e) {
   w.u64(raw(e.token));
   w.u8(static_cast<uint8_t>(e.reason));
 }
-void write_body(ByteWriter& w, const ConcertCreated& e) {
+template <typename W>
+void write_body(W& w, const ConcertCreated& e) {
   w.u32(raw(e.concert));
   w.str(e.title);
   BOXOFFICE_ASSERT(e.dates.size() <= UINT16_MAX);
@@ -33,7 +42,8 @@ void write_body(ByteWriter& w, const ConcertCreated& e) {
     w.i64(d.price);
   }
 }
-void write_body(ByteWriter& w, const SeatHeld& e) {
+template <typename W>
+void write_body(W& w, const SeatHeld& e) {
   w.u32(raw(e.reservation));
   w.u32(raw(e.user));
   w.u32(raw(e.date));
@@ -42,27 +52,39 @@ void write_body(ByteWriter& w, const SeatHeld& e) {
   w.i64(e.expires_ms);
   w.idempotency(e.idempotency);
 }
-void write_body(ByteWriter& w, const HoldExpired& e) { w.u32(raw(e.reservation)); }
-void write_body(ByteWriter& w, const ReservationCancelled& e) { w.u32(raw(e.reservation)); }
-void write_body(ByteWriter& w, const BalanceCharged& e) {
+template <typename W>
+void write_body(W& w, const HoldExpired& e) {
+  w.u32(raw(e.reservation));
+}
+template <typename W>
+void write_body(W& w, const ReservationCancelled& e) {
+  w.u32(raw(e.reservation));
+}
+template <typename W>
+void write_body(W& w, const BalanceCharged& e) {
   w.u32(raw(e.user));
   w.i64(e.amount);
   w.idempotency(e.idempotency);
 }
-void write_body(ByteWriter& w, const PaymentCompleted& e) {
+template <typename W>
+void write_body(W& w, const PaymentCompleted& e) {
   w.u32(raw(e.payment));
   w.u32(raw(e.reservation));
   w.i64(e.amount);
   w.idempotency(e.idempotency);
 }
-void write_body(ByteWriter& w, const RefundIssued& e) {
+template <typename W>
+void write_body(W& w, const RefundIssued& e) {
   w.u32(raw(e.refund));
   w.u32(raw(e.reservation));
   w.i64(e.amount);
   w.str(e.reason);
   w.idempotency(e.idempotency);
 }
-void write_body(ByteWriter& w, const IdempotencyForgotten& e) { w.i64(e.created_up_to_ms); }
+template <typename W>
+void write_body(W& w, const IdempotencyForgotten& e) {
+  w.i64(e.created_up_to_ms);
+}
 
 bool read_short(ByteReader& r, uint32_t capacity, std::string_view* out) {
   *out = r.short_str();
@@ -190,6 +212,14 @@ DecodeError decode_as(ByteReader& r, EventBody* body) {
   return DecodeError::none;
 }
 
+template <typename W>
+void write_event(W& w, const Event& event) {
+  w.u8(static_cast<uint8_t>(event_type(event.body)));
+  w.u8(event_version_current);
+  w.i64(event.time_ms);
+  std::visit([&w](const auto& body) { write_body(w, body); }, event.body);
+}
+
 }  // namespace
 
 EventType event_type(const EventBody& body) {
@@ -247,11 +277,17 @@ const char* decode_error_name(DecodeError error) {
 }
 
 void encode_event(const Event& event, std::vector<uint8_t>& out) {
+  // Nearly every event fits the stack buffer (a hold is about 40 bytes);
+  // a concert's dates or a long refund reason go to the vector field by field.
+  FieldWriter<ArraySink<event_inline_bytes_max>> small;
+  write_event(small, event);
+  if (!small.sink().overflowed()) {
+    const std::span<const uint8_t> bytes = small.sink().bytes();
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return;
+  }
   ByteWriter w(out);
-  w.u8(static_cast<uint8_t>(event_type(event.body)));
-  w.u8(event_version_current);
-  w.i64(event.time_ms);
-  std::visit([&w](const auto& body) { write_body(w, body); }, event.body);
+  write_event(w, event);
 }
 
 DecodeError decode_event(std::span<const uint8_t> bytes, Event* out) {

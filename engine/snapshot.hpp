@@ -42,7 +42,10 @@ namespace boxoffice {
 inline constexpr uint16_t snapshot_version_current = 1;
 
 class ByteReader;
-class ByteWriter;
+template <typename Sink>
+class FieldWriter;
+class VectorSink;
+using ByteWriter = FieldWriter<VectorSink>;
 
 class SnapshotCodec {
  public:

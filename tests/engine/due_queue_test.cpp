@@ -41,6 +41,26 @@ TEST_CASE("DueQueue: in-order pushes come out first in, first out") {
   CHECK(q.size() == 0);
 }
 
+TEST_CASE("DueQueue: reserve makes room once and keeps a wrapped ring in order") {
+  Queue q(16);
+  REQUIRE(q.capacity() == 16);
+  for (uint32_t i = 1; i <= 12; i++) q.push(i, ReservationId{i});
+  for (int i = 0; i < 10; i++) q.pop();                             // the head is now at slot 10
+  for (uint32_t i = 13; i <= 24; i++) q.push(i, ReservationId{i});  // wraps around
+  REQUIRE(q.capacity() == 16);
+  q.reserve(1000);
+  CHECK(q.capacity() == 1024);
+  q.reserve(10);  // never shrinks
+  CHECK(q.capacity() == 1024);
+  for (uint32_t i = 25; i <= 1034; i++) q.push(i, ReservationId{i});  // 1024 in all: fits
+  CHECK(q.capacity() == 1024);
+  q.push(1035, ReservationId{1035});
+  CHECK(q.capacity() == 2048);
+  const auto out = drain(q);
+  REQUIRE(out.size() == 1025);
+  for (uint32_t i = 0; i < out.size(); i++) CHECK(out[i].second == i + 11);
+}
+
 TEST_CASE("DueQueue: an earlier deadline pushed late comes out in its place") {
   Queue q;
   q.push(5, ReservationId{1});

@@ -196,6 +196,27 @@ TEST_CASE("The layout is explicit little-endian fields after type, version and t
   CHECK(two.size() == 28);
 }
 
+TEST_CASE("An event encodes the same on both sides of the stack buffer's size (256 bytes)") {
+  // A refund of 29 bytes plus its reason: 256 bytes at a reason of 227.
+  for (size_t n = 220; n <= 236; n++) {
+    CAPTURE(n);
+    const std::string reason(n, 'r');
+    std::vector<uint8_t> expected = {0xee};
+    ByteWriter w(expected);
+    w.u8(static_cast<uint8_t>(EventType::refund_issued));
+    w.u8(event_version_current);
+    w.i64(t0);
+    w.u32(1);
+    w.u32(2);
+    w.i64(3);
+    w.str(reason);
+    w.short_str("");
+    std::vector<uint8_t> out = {0xee};  // encode_event appends
+    encode_event(Event{t0, RefundIssued{RefundId{1}, ReservationId{2}, 3, reason, {}}}, out);
+    CHECK(out == expected);
+  }
+}
+
 TEST_CASE("A truncated event at every length is DecodeError::truncated") {
   for (const Event& e : samples()) {
     const std::vector<uint8_t> bytes = encoded(e);
