@@ -33,6 +33,11 @@ class FlatIndex {
 
   size_t size() const { return size_; }
 
+  // Brings in the cache line where a probe for `hash` starts.
+  void prefetch(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(hash)]);
+  }
+
   // The value of the entry with this hash for which match(value) is true.
   template <typename Match>
   std::optional<uint64_t> find(uint64_t hash, Match&& match) const {

@@ -59,6 +59,8 @@ class IdempotencyTable {
   }
 
   size_t size() const { return entries_.size() - front_; }
+  // Brings in where find(k) and insert(k) start.
+  void prefetch(const IdempotentKey& k) const { index_.prefetch(hash(k)); }
   bool empty() const { return size() == 0; }
 
   const IdempotentEntry* find(const IdempotentKey& k) const {

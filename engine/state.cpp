@@ -42,6 +42,7 @@ void State::prefetch(const Event& event) const {
       if (held->seat >= 1 && held->seat <= d.total()) __builtin_prefetch(&d.seats[held->seat - 1]);
     }
     prefetch_user(held->user);
+    prefetch_idempotent(held->user, held->idempotency);
   } else if (const auto* expired = std::get_if<HoldExpired>(&event.body)) {
     prefetch_reservation(expired->reservation);
   } else if (const auto* cancelled = std::get_if<ReservationCancelled>(&event.body)) {
@@ -50,6 +51,9 @@ void State::prefetch(const Event& event) const {
     prefetch_reservation(paid->reservation);
   } else if (const auto* charged = std::get_if<BalanceCharged>(&event.body)) {
     prefetch_user(charged->user);
+    prefetch_idempotent(charged->user, charged->idempotency);
+  } else if (const auto* created = std::get_if<UserCreated>(&event.body)) {
+    user_by_name_.prefetch(name_hash(created->name.view()));
   } else if (const auto* issued = std::get_if<TokenIssued>(&event.body)) {
     prefetch_user(issued->user);
   } else if (const auto* activated = std::get_if<TokenActivated>(&event.body)) {
@@ -65,6 +69,10 @@ void State::prefetch_user(UserId id) const {
 
 void State::prefetch_token(TokenId id) const {
   if (raw(id) >= 1 && raw(id) <= tokens_.size()) __builtin_prefetch(&tokens_[raw(id) - 1]);
+}
+
+void State::prefetch_idempotent(UserId user, const IdempotencyTag& tag) const {
+  if (!tag.key.empty()) idempotent_.prefetch(IdempotentKey{user, tag.key});
 }
 
 void State::prefetch_reservation(ReservationId id) const {

@@ -135,12 +135,14 @@ class State {
   void apply(const Event& event);
 
   // A hint with no effect: starts loading the memory apply(event) touches
-  // first (a seat, a reservation, a user, a token), for callers applying a
+  // first (a seat, a reservation, a user, a token, the slot of an
+  // idempotency key or a user name in its index), for callers applying a
   // stream.
   void prefetch(const Event& event) const;
   void prefetch_user(UserId id) const;
   void prefetch_token(TokenId id) const;
   void prefetch_reservation(ReservationId id) const;
+  void prefetch_idempotent(UserId user, const IdempotencyTag& tag) const;
 
   // Soft state: a waiting token showed activity at `now_ms`.
   void touch_token(TokenId token, TimeMs now_ms);
