@@ -57,6 +57,8 @@ class Engine {
   }
 
   const State& state() const { return state_; }
+  // Before recovering `events` events: see State::reserve_for_events.
+  void reserve_for_events(uint64_t events) { state_.reserve_for_events(events); }
   const Config& config() const { return config_; }
   TimeMs now_ms() const { return now_ms_; }
 

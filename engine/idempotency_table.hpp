@@ -11,6 +11,8 @@
 // the vector.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -59,21 +61,23 @@ class IdempotencyTable {
   }
 
   size_t size() const { return entries_.size() - front_; }
+  // The entries' vector, forgotten prefix included: the place for `n` more
+  // (address space, untouched until used), and where it lives.
+  void reserve_more_entries(size_t n, size_t bytes_max) {
+    const size_t want = std::min(entries_.size() + n, bytes_max / sizeof(Entry));
+    if (want > entries_.capacity()) entries_.reserve(want);
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
   // Brings in where find(k) and insert(k) start.
   void prefetch(const IdempotentKey& k) const { index_.prefetch(hash(k)); }
   bool empty() const { return size() == 0; }
 
-  const IdempotentEntry* find(const IdempotentKey& k) const {
-    if (empty()) return nullptr;
-    const std::optional<uint64_t> serial =
-        index_.find(hash(k), [&](uint64_t s) { return at(s).key == k; });
-    return serial.has_value() ? &at(*serial).value : nullptr;
-  }
+  const IdempotentEntry* find(const IdempotentKey& k) const { return find(k, hash(k)); }
 
   // Adds a key that is not in the table, as the newest.
   void insert(const IdempotentKey& k, const IdempotentEntry& v) {
-    BOXOFFICE_ASSERT(find(k) == nullptr);
-    const uint64_t h = hash(k);
+    const uint64_t h = hash(k);  // once, for the check and the index
+    BOXOFFICE_ASSERT(find(k, h) == nullptr);
     index_.insert(h, base_serial_ + entries_.size());
     entries_.push_back(Entry{k, v, h});
   }
@@ -103,6 +107,12 @@ class IdempotencyTable {
   }
 
  private:
+  const IdempotentEntry* find(const IdempotentKey& k, uint64_t h) const {
+    if (empty()) return nullptr;
+    const std::optional<uint64_t> serial =
+        index_.find(h, [&](uint64_t s) { return at(s).key == k; });
+    return serial.has_value() ? &at(*serial).value : nullptr;
+  }
   const Entry& at(uint64_t serial) const {
     BOXOFFICE_ASSERT(serial >= base_serial_ + front_ && serial - base_serial_ < entries_.size());
     return entries_[static_cast<size_t>(serial - base_serial_)];

@@ -40,6 +40,9 @@ inline constexpr uint64_t tokens_max = 256ULL * 1000 * 1000;
 inline constexpr uint32_t reservations_max = 256U * 1000 * 1000;
 inline constexpr uint32_t payments_max = 256U * 1000 * 1000;
 inline constexpr uint32_t refunds_max = 256U * 1000 * 1000;
+// Address space one table may reserve ahead of a recovery (untouched until
+// used; see State::reserve_for_events).
+inline constexpr uint64_t table_reserve_bytes_max = 2ULL << 30;
 
 // Waiting room.
 inline constexpr uint32_t active_limit_max = 1000 * 1000;

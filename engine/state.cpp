@@ -1,6 +1,8 @@
 #include "engine/state.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 namespace boxoffice {
 
@@ -26,6 +28,32 @@ void State::reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint
   touch(tokens_, tokens);
   touch(reservations_, reservations);
   touch(payments_, payments);
+}
+
+void State::reserve_for_events(uint64_t events) {
+  const auto room = [events](auto& table, uint64_t entries_max) {
+    using Entry = typename std::remove_reference_t<decltype(table)>::value_type;
+    const uint64_t n = std::min({table.size() + events, entries_max,
+                                 uint64_t{limits::table_reserve_bytes_max / sizeof(Entry)}});
+    if (n > table.capacity()) table.reserve(static_cast<size_t>(n));
+  };
+  room(users_, limits::users_max);
+  room(tokens_, limits::tokens_max);
+  room(reservations_, limits::reservations_max);
+  room(payments_, limits::payments_max);
+  room(refunds_, limits::refunds_max);
+  idempotent_.reserve_more_entries(static_cast<size_t>(std::min<uint64_t>(events, SIZE_MAX)),
+                                   limits::table_reserve_bytes_max);
+}
+
+std::array<State::TableRegion, State::table_region_count> State::table_regions() const {
+  const auto region = [](const auto& table) {
+    using Entry = typename std::remove_reference_t<decltype(table)>::value_type;
+    return TableRegion{table.data(), table.size() * sizeof(Entry),
+                       table.capacity() * sizeof(Entry)};
+  };
+  return {region(users_),    region(tokens_),  region(reservations_),
+          region(payments_), region(refunds_), region(idempotent_.entries())};
 }
 
 void State::apply(const Event& event) {

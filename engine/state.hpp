@@ -270,6 +270,22 @@ class State {
   // Reserves (and touches) table capacity so that the hot path neither
   // reallocates nor takes first-touch page faults.
   void reserve(uint32_t users, uint64_t tokens, uint32_t reservations, uint32_t payments);
+  // Reserves address space, without touching it, for `events` more events
+  // in the tables that gain at most one entry per event (users, tokens,
+  // reservations, payments, refunds, idempotency keys), each capped at
+  // table_reserve_bytes_max: a recovery then appends in place, and the
+  // tables' pages can be faulted in ahead of it (table_regions()).
+  void reserve_for_events(uint64_t events);
+
+  // Where those tables' entries live: the bytes in use and the bytes
+  // reserved from `data` on. Valid until the next apply.
+  struct TableRegion {
+    const void* data = nullptr;
+    size_t used_bytes = 0;
+    size_t capacity_bytes = 0;
+  };
+  static constexpr size_t table_region_count = 6;
+  std::array<TableRegion, table_region_count> table_regions() const;
 
  private:
   friend class SnapshotCodec;

@@ -2,17 +2,23 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "engine/assert.hpp"
 #include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
+#include "net/prefaulter.hpp"
 
 namespace boxoffice::net {
 
 namespace {
 
 constexpr uint64_t prefetch_ahead = 8;  // events decoded ahead of the one applied
+// A replay this long reserves its tables and has them prefaulted ahead of it
+// (Prefaulter), telling the prefaulter where they end this often.
+constexpr uint64_t prefault_events_min = 1 << 16;
+constexpr uint64_t prefault_publish_events = 1 << 14;
 
 // Starts `engine` from the newest snapshot, or empty. Returns the snapshot's
 // seq, 0 when none was used.
@@ -42,6 +48,13 @@ std::string recover(const storage::EventLog& log, const Config& config,
   *report = RecoveryReport{};
   report->snapshot_seq = start_from_snapshot(log, config, engine, report);
   BOXOFFICE_ASSERT(engine->state().last_seq() == report->snapshot_seq);
+  const uint64_t events = log.last_seq() - report->snapshot_seq;
+  std::optional<Prefaulter> prefaulter;
+  if (events >= prefault_events_min) {
+    engine->reserve_for_events(events);
+    prefaulter.emplace();
+    prefaulter->publish(engine->state().table_regions());
+  }
   // Events are decoded prefetch_ahead ahead of being applied, and each one's
   // memory is prefetched when decoded: the cache misses of a large state
   // overlap with the work on the events before.
@@ -53,6 +66,9 @@ std::string recover(const storage::EventLog& log, const Config& config,
     context.set(seq);
     engine->recover(ring[seq % prefetch_ahead]);
     report->events_replayed++;
+    if (prefaulter.has_value() && report->events_replayed % prefault_publish_events == 0) {
+      prefaulter->publish(engine->state().table_regions());
+    }
   };
   const storage::Status r = log.read(
       report->snapshot_seq + 1, UINT64_MAX, [&](uint64_t seq, std::span<const uint8_t> bytes) {
