@@ -52,8 +52,9 @@ struct Bench {
   std::vector<uint32_t> ends;
 };
 
-// Like the server's core loop, the storm decides commands in batches and
-// prefetches each command's memory a few commands ahead.
+// The storm decides commands one after another, as the server's core loop
+// does a batch, and prefetches each command's memory a few commands ahead
+// (Engine::prefetch), which the core loop does not do yet.
 void hold_storm(Bench& b, CoreBenchResult& out) {
   constexpr size_t ahead = 8;
   Rng rng(b.options.seed);
