@@ -18,6 +18,7 @@ uintptr_t page_down(uintptr_t a) { return a & ~(page_bytes - 1); }
 Prefaulter::Prefaulter() : thread_([this] { run(); }) {}
 
 Prefaulter::~Prefaulter() {
+  stopping_.store(true);
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -71,7 +72,7 @@ uint64_t Prefaulter::populate(const State::TableRegion& r, uintptr_t* done) {
   const uintptr_t end = page_down(base + std::min(r.capacity_bytes, r.used_bytes + ahead));
   uintptr_t from = std::max(*done, page_up(base + r.used_bytes));
   uint64_t bytes = 0;
-  while (from < end) {
+  while (from < end && !stopping_.load(std::memory_order_relaxed)) {
     const size_t n = std::min<uintptr_t>(step_bytes, end - from);
     // A failure (an old kernel, a range freed meanwhile) only leaves the
     // pages to their first writer.

@@ -13,10 +13,11 @@
 //
 // Contract: publish() from the replaying thread as the tables grow (cheap:
 // it copies six regions and wakes the thread); the destructor stops and
-// joins it.
+// joins it, waiting for at most one step (step_bytes) in progress.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -54,8 +55,9 @@ class Prefaulter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   Regions regions_{};
-  uint64_t generation_ = 0;  // of regions_
-  bool stop_ = false;
+  uint64_t generation_ = 0;            // of regions_
+  bool stop_ = false;                  // guarded by mutex_, for the wait
+  std::atomic<bool> stopping_{false};  // read between steps, so that a stop waits for one
   uint64_t populated_bytes_ = 0;
   std::thread thread_;
 };
