@@ -18,10 +18,9 @@ uintptr_t page_down(uintptr_t a) { return a & ~(page_bytes - 1); }
 Prefaulter::Prefaulter() : thread_([this] { run(); }) {}
 
 Prefaulter::~Prefaulter() {
-  stopping_.store(true);
   {
     std::lock_guard lock(mutex_);
-    stop_ = true;
+    stopping_.store(true);
   }
   wake_.notify_one();
   thread_.join();
@@ -49,8 +48,8 @@ void Prefaulter::run() {
     Regions regions;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != generation; });
-      if (stop_) return;
+      wake_.wait(lock, [&] { return stopping_.load() || generation_ != generation; });
+      if (stopping_.load()) return;
       regions = regions_;
       generation = generation_;
     }

@@ -55,9 +55,10 @@ class Prefaulter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   Regions regions_{};
-  uint64_t generation_ = 0;            // of regions_
-  bool stop_ = false;                  // guarded by mutex_, for the wait
-  std::atomic<bool> stopping_{false};  // read between steps, so that a stop waits for one
+  uint64_t generation_ = 0;  // of regions_
+  // Set under mutex_ (so the wait cannot miss it); read between steps too,
+  // so that a stop waits for one step at most.
+  std::atomic<bool> stopping_{false};
   uint64_t populated_bytes_ = 0;
   std::thread thread_;
 };
