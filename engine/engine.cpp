@@ -83,9 +83,9 @@ void Engine::recover(const Event& event) {
   now_ms_ = std::max(now_ms_, event.time_ms);
 }
 
-std::string Engine::restore(std::span<const uint8_t> snapshot) {
+std::string Engine::restore(std::span<const uint8_t> snapshot, DigestCheck check) {
   BOXOFFICE_ASSERT(state_.last_seq() == 0 && hold_due_.empty() && window_due_.empty());
-  std::string error = SnapshotCodec::decode(snapshot, &state_);
+  std::string error = SnapshotCodec::decode(snapshot, &state_, check);
   if (!error.empty()) return error;
   // The deadline indexes are derived: rebuild them from the state.
   const auto reservations = state_.reservations();

@@ -19,6 +19,7 @@
 #include "engine/due_queue.hpp"
 #include "engine/event.hpp"
 #include "engine/result.hpp"
+#include "engine/snapshot.hpp"
 #include "engine/state.hpp"
 
 namespace boxoffice {
@@ -44,7 +45,8 @@ class Engine {
   void recover(const Event& event);
   // Starts from a snapshot (snapshot.hpp) instead of an empty state. REQUIRES:
   // nothing was applied yet. Returns "" or what is wrong with the snapshot.
-  std::string restore(std::span<const uint8_t> snapshot);
+  // DigestCheck::by_caller: see SnapshotCodec::decode.
+  std::string restore(std::span<const uint8_t> snapshot, DigestCheck check = DigestCheck::here);
   // After recovery: a restart resets soft state, so waiting tokens get a
   // fresh idle window from `now_ms`.
   void begin_serving(TimeMs now_ms);

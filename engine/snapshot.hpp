@@ -22,7 +22,8 @@
 // Integers are little-endian (byte_io.hpp). The body is the canonical
 // encoding of the durable state, and the state's digest is a hash of it
 // (digest.hpp), so the digest covers exactly what a snapshot keeps. The
-// decoder checks the stored digest against the hash of the body, every count
+// decoder checks the stored digest against the hash of the body (or leaves
+// that to its caller, who may run it beside the decode), every count
 // against the bytes left and every enum against its range, and rebuilds the
 // derived indexes (names, the line, day tables); it refuses the snapshot at
 // the first failed check. Decoding is exact: the state decoded re-encodes to
@@ -41,6 +42,11 @@ namespace boxoffice {
 
 inline constexpr uint16_t snapshot_version_current = 1;
 
+// version and digest, before the body
+inline constexpr size_t snapshot_prefix_bytes = sizeof(uint16_t) + sizeof(uint64_t);
+
+enum class DigestCheck : uint8_t { here, by_caller };
+
 class ByteReader;
 template <typename Sink>
 class FieldWriter;
@@ -54,8 +60,14 @@ class SnapshotCodec {
   // Appends only the body: the canonical encoding of the durable state.
   static void encode_body(const State& state, std::vector<uint8_t>& out);
   // Decodes into `*state`, which must be freshly constructed. Returns an
-  // empty string on success, else what is wrong.
-  static std::string decode(std::span<const uint8_t> bytes, State* state);
+  // empty string on success, else what is wrong. With DigestCheck::by_caller
+  // the digest is not checked here: the caller runs check_digest (on another
+  // thread, say) and discards the state when that fails.
+  static std::string decode(std::span<const uint8_t> bytes, State* state,
+                            DigestCheck check = DigestCheck::here);
+  // "" when the snapshot's stored digest is the hash of its body, else what
+  // is wrong.
+  static std::string check_digest(std::span<const uint8_t> bytes);
 
  private:
   static void encode_catalog(ByteWriter& w, const State& s);

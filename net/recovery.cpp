@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "engine/assert.hpp"
 #include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
+#include "engine/snapshot.hpp"
 #include "net/prefaulter.hpp"
 
 namespace boxoffice::net {
@@ -21,19 +23,29 @@ constexpr uint64_t prefault_events_min = 1 << 16;
 constexpr uint64_t prefault_publish_events = 1 << 14;
 
 // Starts `engine` from the newest snapshot, or empty. Returns the snapshot's
-// seq, 0 when none was used.
+// seq, 0 when none was used. The snapshot is decoded where RocksDB read it,
+// while another thread checks its digest (the storage envelope's CRC, checked
+// before, has already shown the bytes are the ones written).
 uint64_t start_from_snapshot(const storage::EventLog& log, const Config& config,
                              std::optional<Engine>& engine, RecoveryReport* report) {
   engine.emplace(config);
   uint64_t seq = 0;
-  std::vector<uint8_t> bytes;
-  const storage::Status s = log.load_newest_snapshot(&seq, &bytes);
+  std::string error;
+  const storage::Status s =
+      log.visit_newest_snapshot([&](uint64_t snapshot_seq, std::span<const uint8_t> bytes) {
+        seq = snapshot_seq;
+        std::string digest_error;
+        std::thread checker([&] { digest_error = SnapshotCodec::check_digest(bytes); });
+        error = engine->restore(bytes, DigestCheck::by_caller);
+        checker.join();
+        if (!digest_error.empty()) error = digest_error;  // the cause of any decode error
+      });
   if (s.code == storage::Status::Code::not_found) return 0;
   if (!s.is_ok()) {
     report->snapshot_refused = s.to_string();
     return 0;
   }
-  if (const std::string error = engine->restore(bytes); !error.empty()) {
+  if (!error.empty()) {
     report->snapshot_refused = "snapshot at seq " + std::to_string(seq) + ": " + error;
     engine.emplace(config);
     return 0;

@@ -587,7 +587,7 @@ Status EventLog::put_snapshot(uint64_t seq, std::span<const uint8_t> bytes) {
   return Status::ok();
 }
 
-Status EventLog::load_newest_snapshot(uint64_t* seq, std::vector<uint8_t>* bytes) const {
+Status EventLog::visit_newest_snapshot(const SnapshotVisit& visit) const {
   const Impl& m = *impl_;
   BOXOFFICE_ASSERT(m.db != nullptr);
   rdb::ReadOptions ro;
@@ -613,9 +613,15 @@ Status EventLog::load_newest_snapshot(uint64_t* seq, std::vector<uint8_t>* bytes
                                                " is ahead of the log (last_seq " +
                                                seq_text(last_seq()) + ")");
   }
-  *seq = key_seq;
-  bytes->assign(body.begin(), body.end());
+  visit(key_seq, body);
   return Status::ok();
+}
+
+Status EventLog::load_newest_snapshot(uint64_t* seq, std::vector<uint8_t>* bytes) const {
+  return visit_newest_snapshot([&](uint64_t key_seq, std::span<const uint8_t> body) {
+    *seq = key_seq;
+    bytes->assign(body.begin(), body.end());
+  });
 }
 
 Status EventLog::list_snapshots(std::vector<SnapshotInfo>* snapshots) const {

@@ -77,6 +77,7 @@ struct LogStats {
 class EventLog {
  public:
   using Visit = std::function<bool(uint64_t seq, std::span<const uint8_t> event)>;
+  using SnapshotVisit = std::function<void(uint64_t seq, std::span<const uint8_t> body)>;
 
   // Opens (read_write: creates, when `dir` is missing or empty) a data
   // directory. On success *log is the open log; on failure it is untouched.
@@ -121,6 +122,9 @@ class EventLog {
   // seq when its envelope fails a check: there is no silent fall-back to an
   // older one (the caller decides, for example to replay from the start).
   Status load_newest_snapshot(uint64_t* seq, std::vector<uint8_t>* bytes) const;
+  // The same without a copy: on success calls visit(seq, body) once, with
+  // `body` valid only during the call (it points into RocksDB's block).
+  Status visit_newest_snapshot(const SnapshotVisit& visit) const;
 
   // The stored snapshots, oldest first (their envelopes are not checked).
   Status list_snapshots(std::vector<SnapshotInfo>* snapshots) const;

@@ -155,6 +155,31 @@ TEST_CASE("a damaged snapshot is refused, naming its seq; the whole log gives th
   CHECK(report.snapshot_refused.find(std::to_string(snapshot_seq)) != std::string::npos);
 }
 
+// The envelope's CRC passes (the bytes are the ones stored) but the engine's
+// digest does not match the body: recovery decodes it while another thread
+// checks the digest, and must still refuse it.
+TEST_CASE("a snapshot whose digest does not match its body is refused after decoding") {
+  TempDir dir;
+  std::unique_ptr<storage::EventLog> log = open_log(dir.path());
+  Engine engine(workload_config());
+  Workload workload(10, workload_start_ms);
+  write_directly(*log, engine, workload, 1500);
+  std::vector<uint8_t> bytes;
+  SnapshotCodec::encode(engine.state(), bytes);
+  bytes[sizeof(uint16_t)] ^= 0x01;  // the digest's low byte
+  const uint64_t snapshot_seq = engine.state().last_seq();
+  REQUIRE(log->put_snapshot(snapshot_seq, bytes).is_ok());
+  const uint64_t live = write_directly(*log, engine, workload, 500);
+  REQUIRE(log->close().is_ok());
+
+  net::RecoveryReport report;
+  CHECK(recovered_digest(dir.path(), &report) == live);
+  CHECK(report.snapshot_seq == 0);
+  CHECK(report.events_replayed == engine.state().last_seq());
+  CHECK(report.snapshot_refused ==
+        "snapshot at seq " + std::to_string(snapshot_seq) + ": digest mismatch");
+}
+
 TEST_CASE("an event that does not decode stops recovery, naming its seq") {
   TempDir dir;
   std::unique_ptr<storage::EventLog> log = open_log(dir.path());

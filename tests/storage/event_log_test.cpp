@@ -247,6 +247,29 @@ TEST_CASE("snapshots: the two newest are kept, the newest loads, the order is en
   CHECK(bytes.empty());
 }
 
+TEST_CASE("visit_newest_snapshot hands over the newest body once, without a copy") {
+  TempDir tmp;
+  auto log = test::open_log(tmp.path());
+  int visits = 0;
+  const auto count = [&](uint64_t, std::span<const uint8_t>) { visits++; };
+  CHECK(log->visit_newest_snapshot(count).code == Code::not_found);
+  CHECK(visits == 0);
+  test::append_events(*log, 20);
+  REQUIRE(log->put_snapshot(10, bytes_of("state at 10")).is_ok());
+  REQUIRE(log->put_snapshot(20, bytes_of("state at 20")).is_ok());
+  uint64_t seen_seq = 0;
+  std::vector<uint8_t> seen;
+  REQUIRE(log->visit_newest_snapshot([&](uint64_t seq, std::span<const uint8_t> body) {
+               visits++;
+               seen_seq = seq;
+               seen.assign(body.begin(), body.end());
+             })
+              .is_ok());
+  CHECK(visits == 1);
+  CHECK(seen_seq == 20);
+  CHECK(seen == bytes_of("state at 20"));
+}
+
 TEST_CASE("a damaged snapshot is corruption naming its seq, with no fall-back") {
   TempDir tmp;
   {
