@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -98,6 +99,20 @@ std::span<const uint8_t> span(const rdb::Slice& s) {
 }
 
 std::string seq_text(uint64_t seq) { return std::to_string(seq); }
+
+// RocksDB counts every iterator step in thread-local perf counters, a
+// thread-local lookup each; nothing here reads them, so a scan turns them off
+// on its thread for its duration.
+class PerfCountersOff {
+ public:
+  PerfCountersOff() : before_(rdb::GetPerfLevel()) { rdb::SetPerfLevel(rdb::PerfLevel::kDisable); }
+  PerfCountersOff(const PerfCountersOff&) = delete;
+  PerfCountersOff& operator=(const PerfCountersOff&) = delete;
+  ~PerfCountersOff() { rdb::SetPerfLevel(before_); }
+
+ private:
+  const rdb::PerfLevel before_;
+};
 
 rdb::CompressionType fast_compression() {
   const std::vector<rdb::CompressionType> supported = rdb::GetSupportedCompressions();
@@ -487,6 +502,7 @@ Status EventLog::read(uint64_t from_seq, uint64_t to_seq_inclusive, const Visit&
     ro.fill_cache = false;
     ro.readahead_size = scan_readahead_bytes;
   }
+  const PerfCountersOff perf_counters_off;
   std::unique_ptr<rdb::Iterator> it(m.db->NewIterator(ro, m.events));
   uint64_t expected = from_seq;
   for (it->Seek(slice(lower)); it->Valid(); it->Next()) {
