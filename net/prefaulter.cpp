@@ -13,26 +13,21 @@ constexpr uintptr_t page_bytes = 4096;
 uintptr_t page_up(uintptr_t a) { return (a + page_bytes - 1) & ~(page_bytes - 1); }
 uintptr_t page_down(uintptr_t a) { return a & ~(page_bytes - 1); }
 
-}  // namespace
-
-Prefaulter::Prefaulter() : thread_([this] { run(); }) {}
-
-Prefaulter::~Prefaulter() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_.store(true);
-  }
-  wake_.notify_one();
-  thread_.join();
+// Where faulting in should stop for `r`: the distance ahead of its end,
+// within its capacity. 0 for a table without room.
+uintptr_t target_of(const State::TableRegion& r) {
+  if (r.data == nullptr || r.capacity_bytes <= r.used_bytes) return 0;
+  const auto base = reinterpret_cast<uintptr_t>(r.data);
+  const size_t ahead = std::max(Prefaulter::ahead_bytes_min, r.used_bytes / 4);
+  return page_down(base + std::min(r.capacity_bytes, r.used_bytes + ahead));
 }
 
+}  // namespace
+
 void Prefaulter::publish(const Regions& regions) {
-  {
-    std::lock_guard lock(mutex_);
-    regions_ = regions;
-    generation_++;
-  }
-  wake_.notify_one();
+  std::lock_guard lock(mutex_);
+  published_ = regions;
+  generation_++;
 }
 
 uint64_t Prefaulter::populated_bytes() const {
@@ -40,47 +35,33 @@ uint64_t Prefaulter::populated_bytes() const {
   return populated_bytes_;
 }
 
-void Prefaulter::run() {
-  std::array<uintptr_t, State::table_region_count> done{};
-  std::array<const void*, State::table_region_count> seen{};
-  uint64_t generation = 0;
-  for (;;) {
-    Regions regions;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_.load() || generation_ != generation; });
-      if (stopping_.load()) return;
-      regions = regions_;
-      generation = generation_;
-    }
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < regions.size(); i++) {
-      if (regions[i].data != seen[i]) done[i] = 0;  // the table moved
-      seen[i] = regions[i].data;
-      bytes += populate(regions[i], &done[i]);
-    }
+bool Prefaulter::step() {
+  {
     std::lock_guard lock(mutex_);
-    populated_bytes_ += bytes;
+    if (generation_ != seen_generation_) {
+      for (size_t i = 0; i < regions_.size(); i++) {
+        if (published_[i].data != regions_[i].data) done_[i] = 0;  // the table moved
+      }
+      regions_ = published_;
+      seen_generation_ = generation_;
+    }
   }
-}
-
-uint64_t Prefaulter::populate(const State::TableRegion& r, uintptr_t* done) {
-  if (r.data == nullptr || r.capacity_bytes <= r.used_bytes) return 0;
-  const auto base = reinterpret_cast<uintptr_t>(r.data);
-  const size_t ahead = std::max(ahead_bytes_min, r.used_bytes / 4);
-  const uintptr_t end = page_down(base + std::min(r.capacity_bytes, r.used_bytes + ahead));
-  uintptr_t from = std::max(*done, page_up(base + r.used_bytes));
-  uint64_t bytes = 0;
-  while (from < end && !stopping_.load(std::memory_order_relaxed)) {
+  for (size_t i = 0; i < regions_.size(); i++) {
+    const State::TableRegion& r = regions_[i];
+    const uintptr_t end = target_of(r);
+    const uintptr_t from =
+        std::max(done_[i], page_up(reinterpret_cast<uintptr_t>(r.data) + r.used_bytes));
+    if (end == 0 || from >= end) continue;
     const size_t n = std::min<uintptr_t>(step_bytes, end - from);
     // A failure (an old kernel, a range freed meanwhile) only leaves the
     // pages to their first writer.
     (void)madvise(reinterpret_cast<void*>(from), n, MADV_POPULATE_WRITE);
-    from += n;
-    bytes += n;
+    done_[i] = from + n;
+    std::lock_guard lock(mutex_);
+    populated_bytes_ += n;
+    return true;
   }
-  *done = std::max(*done, from);
-  return bytes;
+  return false;
 }
 
 }  // namespace boxoffice::net

@@ -10,16 +10,15 @@
 #include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
 #include "engine/snapshot.hpp"
+#include "net/event_feed.hpp"
 #include "net/prefaulter.hpp"
 
 namespace boxoffice::net {
 
 namespace {
 
-constexpr uint64_t prefetch_ahead = 8;  // events decoded ahead of the one applied
-// A replay this long reserves its tables and has them prefaulted ahead of it
-// (Prefaulter), telling the prefaulter where they end this often.
-constexpr uint64_t prefault_events_min = 1 << 16;
+constexpr size_t prefetch_ahead = 8;  // events prefetched ahead of the one applied
+// A prefaulted replay tells the prefaulter where the tables end this often.
 constexpr uint64_t prefault_publish_events = 1 << 14;
 
 // Starts `engine` from the newest snapshot, or empty. Returns the snapshot's
@@ -56,51 +55,37 @@ uint64_t start_from_snapshot(const storage::EventLog& log, const Config& config,
 }  // namespace
 
 std::string recover(const storage::EventLog& log, const Config& config,
-                    std::optional<Engine>& engine, RecoveryReport* report) {
+                    std::optional<Engine>& engine, RecoveryReport* report,
+                    const RecoveryOptions& options) {
   *report = RecoveryReport{};
   report->snapshot_seq = start_from_snapshot(log, config, engine, report);
   BOXOFFICE_ASSERT(engine->state().last_seq() == report->snapshot_seq);
   const uint64_t events = log.last_seq() - report->snapshot_seq;
   std::optional<Prefaulter> prefaulter;
-  if (events >= prefault_events_min) {
+  if (events >= options.prefault_events_min) {
     engine->reserve_for_events(events);
     prefaulter.emplace();
     prefaulter->publish(engine->state().table_regions());
   }
-  // Events are decoded prefetch_ahead ahead of being applied, and each one's
-  // memory is prefetched when decoded: the cache misses of a large state
-  // overlap with the work on the events before.
-  std::array<Event, prefetch_ahead> ring;
-  uint64_t decoded = 0;
-  std::string error;
+  // Another thread reads and decodes the events (EventFeed); this one applies
+  // them, prefetching the memory of the one prefetch_ahead places on, so the
+  // cache misses of a large state overlap with the work on the events before.
   AssertContext context("recovering event");
-  const auto apply = [&](uint64_t seq) {
-    context.set(seq);
-    engine->recover(ring[seq % prefetch_ahead]);
+  std::function<bool()> idle;
+  if (prefaulter.has_value()) idle = [&prefaulter] { return prefaulter->step(); };
+  EventFeed feed(log, report->snapshot_seq + 1, std::move(idle));
+  while (const EventFeed::Item* item = feed.next()) {
+    if (const EventFeed::Item* ahead = feed.peek(prefetch_ahead)) {
+      engine->state().prefetch(ahead->event);
+    }
+    context.set(item->seq);
+    engine->recover(item->event);
     report->events_replayed++;
     if (prefaulter.has_value() && report->events_replayed % prefault_publish_events == 0) {
       prefaulter->publish(engine->state().table_regions());
     }
-  };
-  const storage::Status r = log.read(
-      report->snapshot_seq + 1, UINT64_MAX, [&](uint64_t seq, std::span<const uint8_t> bytes) {
-        if (decoded == prefetch_ahead) apply(seq - prefetch_ahead);
-        Event& e = ring[seq % prefetch_ahead];
-        const DecodeError d = decode_event(bytes, &e);
-        if (d != DecodeError::none) {
-          error = "event " + std::to_string(seq) + " does not decode: " + decode_error_name(d);
-          return false;
-        }
-        engine->state().prefetch(e);
-        decoded = std::min<uint64_t>(decoded + 1, prefetch_ahead);
-        return true;
-      });
-  if (r.is_ok() && error.empty()) {
-    const uint64_t last = report->snapshot_seq + report->events_replayed + decoded;
-    for (uint64_t seq = last - decoded + 1; seq <= last; seq++) apply(seq);
   }
-  if (!r.is_ok()) return r.to_string();
-  if (!error.empty()) return error;
+  if (!feed.error().empty()) return feed.error();
   if (engine->state().last_seq() != log.last_seq()) {
     return "the log ends at seq " + std::to_string(log.last_seq()) + " but recovery reached " +
            std::to_string(engine->state().last_seq()) + " (events missing before it)";

@@ -29,7 +29,14 @@ struct RecoveryReport {
   std::string snapshot_refused;  // why the newest snapshot was not used; empty if it was
 };
 
+struct RecoveryOptions {
+  // A replay of this many events or more reserves the state's tables for
+  // them and has the log reader fault their pages in ahead (Prefaulter).
+  uint64_t prefault_events_min = uint64_t{1} << 16;
+};
+
 std::string recover(const storage::EventLog& log, const Config& config,
-                    std::optional<Engine>& engine, RecoveryReport* report);
+                    std::optional<Engine>& engine, RecoveryReport* report,
+                    const RecoveryOptions& options = {});
 
 }  // namespace boxoffice::net

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -44,14 +45,11 @@ State::TableRegion region(const Mapping& m, size_t used, size_t capacity) {
   return State::TableRegion{m.data, used, capacity};
 }
 
-template <typename F>
-bool poll_until(F&& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
+// Steps until there is nothing left to do; returns the number of steps.
+size_t run_steps(Prefaulter& p) {
+  size_t steps = 0;
+  while (p.step()) steps++;
+  return steps;
 }
 
 TEST_CASE("the pages past a table's end are faulted in, up to the distance ahead") {
@@ -68,7 +66,8 @@ TEST_CASE("the pages past a table's end are faulted in, up to the distance ahead
   regions[2] = region(m, used, capacity);
   p.publish(regions);
   const size_t ahead_end = used + Prefaulter::ahead_bytes_min;
-  REQUIRE(poll_until([&] { return p.populated_bytes() >= ahead_end - used; }));
+  CHECK(run_steps(p) == (ahead_end - used) / Prefaulter::step_bytes);
+  CHECK(p.populated_bytes() == ahead_end - used);
   CHECK(m.resident(used, ahead_end) == (ahead_end - used) / page_bytes);
   CHECK(m.resident(ahead_end, capacity) == 0);  // not beyond the distance ahead
   for (size_t i = 0; i < used; i++) REQUIRE(m.data[i] == 0xab);
@@ -78,12 +77,15 @@ TEST_CASE("the pages past a table's end are faulted in, up to the distance ahead
   regions[2] = region(m, ahead_end, capacity);
   p.publish(regions);
   const size_t next_end = ahead_end + Prefaulter::ahead_bytes_min;
-  REQUIRE(poll_until([&] { return p.populated_bytes() >= next_end - used; }));
+  run_steps(p);
+  CHECK(p.populated_bytes() == next_end - used);
   CHECK(m.resident(ahead_end, next_end) == (next_end - ahead_end) / page_bytes);
   CHECK(m.resident(next_end, capacity) == 0);
   regions[2] = region(m, capacity - page_bytes, capacity);
   p.publish(regions);
-  REQUIRE(poll_until([&] { return m.resident(capacity - page_bytes, capacity) == 1; }));
+  run_steps(p);
+  CHECK(m.resident(capacity - page_bytes, capacity) == 1);
+  CHECK_FALSE(p.step());  // full: nothing ahead
 }
 
 TEST_CASE("a table that moved is faulted in at its new place; a freed one is harmless") {
@@ -93,14 +95,16 @@ TEST_CASE("a table that moved is faulted in at its new place; a freed one is har
   auto old_table = std::make_unique<Mapping>(capacity);
   regions[0] = region(*old_table, 0, capacity);
   p.publish(regions);
-  REQUIRE(poll_until([&] { return p.populated_bytes() >= Prefaulter::ahead_bytes_min; }));
+  run_steps(p);
+  CHECK(p.populated_bytes() == Prefaulter::ahead_bytes_min);
 
   Mapping moved(capacity);  // as a vector grows: the new block, then the old one freed
   std::memset(moved.data, 0xcd, page_bytes);
   regions[0] = region(moved, page_bytes, capacity);
   old_table.reset();
   p.publish(regions);
-  REQUIRE(poll_until([&] { return p.populated_bytes() >= 2 * Prefaulter::ahead_bytes_min; }));
+  run_steps(p);
+  CHECK(p.populated_bytes() == 2 * Prefaulter::ahead_bytes_min);
   CHECK(moved.resident(page_bytes, page_bytes + Prefaulter::ahead_bytes_min) ==
         Prefaulter::ahead_bytes_min / page_bytes);
   for (size_t i = 0; i < page_bytes; i++) REQUIRE(moved.data[i] == 0xcd);
@@ -109,7 +113,36 @@ TEST_CASE("a table that moved is faulted in at its new place; a freed one is har
   regions[1] = State::TableRegion{reinterpret_cast<void*>(uintptr_t{1} << 46), 0, capacity};
   const uint64_t before = p.populated_bytes();
   p.publish(regions);
-  REQUIRE(poll_until([&] { return p.populated_bytes() > before; }));
+  CHECK(run_steps(p) == Prefaulter::ahead_bytes_min / Prefaulter::step_bytes);
+  CHECK(p.populated_bytes() == before + Prefaulter::ahead_bytes_min);
+}
+
+TEST_CASE("steps run on another thread while the owner publishes") {
+  constexpr size_t capacity = 4 * Prefaulter::ahead_bytes_min;
+  Mapping m(capacity);
+  Prefaulter p;
+  std::array<State::TableRegion, State::table_region_count> regions{};
+  std::atomic<bool> stop{false};
+  std::thread stepper([&] {
+    while (!stop.load()) {
+      if (!p.step()) std::this_thread::yield();
+    }
+  });
+  // The table grows as a replay appends, until its distance ahead reaches
+  // the capacity.
+  constexpr size_t last_used = capacity - Prefaulter::ahead_bytes_min;
+  for (size_t used = 0; used <= last_used; used += Prefaulter::step_bytes / 2) {
+    regions[3] = region(m, used, capacity);
+    p.publish(regions);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (m.resident(last_used, capacity) < Prefaulter::ahead_bytes_min / page_bytes &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  stop.store(true);
+  stepper.join();
+  CHECK(m.resident(last_used, capacity) == Prefaulter::ahead_bytes_min / page_bytes);
 }
 
 }  // namespace
