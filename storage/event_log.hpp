@@ -132,7 +132,8 @@ class EventLog {
   // A small named value. not_found when missing.
   Status get_meta(std::string_view key, std::string* value) const;
   // Stores it, synced. REQUIRES: read_write mode; key not reserved by the
-  // format ("format_version"); key.size() <= meta_key_bytes_max,
+  // format ("format_version", "clean_close_seq": the last seq at the last
+  // clean close); key.size() <= meta_key_bytes_max,
   // value.size() <= meta_value_bytes_max.
   Status put_meta(std::string_view key, std::string_view value);
 

@@ -47,6 +47,8 @@ inline constexpr std::string_view family_events = "events";
 inline constexpr std::string_view family_snapshots = "snapshots";
 inline constexpr std::string_view family_meta = "meta";
 inline constexpr std::string_view meta_key_format_version = "format_version";
+// The last seq of the log when it was last closed cleanly (decimal).
+inline constexpr std::string_view meta_key_clean_close_seq = "clean_close_seq";
 inline constexpr const char* token_secret_file_name = "token-secret";
 
 inline constexpr size_t seq_key_bytes = 8;

@@ -247,6 +247,21 @@ TEST_CASE("snapshots: the two newest are kept, the newest loads, the order is en
   CHECK(bytes.empty());
 }
 
+TEST_CASE("a clean close is recorded, under a key of the format's own") {
+  TempDir tmp;
+  {
+    auto log = test::open_log(tmp.path());
+    test::append_events(*log, 5);
+    REQUIRE(log->close().is_ok());
+  }
+  auto log = test::open_log(tmp.path());
+  std::string value;
+  REQUIRE(log->get_meta("clean_close_seq", &value).is_ok());
+  CHECK(value == "5");
+  CHECK(log->put_meta("clean_close_seq", "9").code == Code::invalid_argument);
+  CHECK(test::read_and_check(*log, 1, UINT64_MAX) == 5);
+}
+
 TEST_CASE("visit_newest_snapshot hands over the newest body once, without a copy") {
   TempDir tmp;
   auto log = test::open_log(tmp.path());
