@@ -14,8 +14,10 @@
 //                        version: u16 (1)  reserved: u16 (0)
 //                        seq: u64  body_bytes: u64  body: u8[body_bytes]
 //                        crc: u32                      CRC-32C of every byte before it
-//   meta "format_version" -> version: u32 (1)
-//   meta any other name   -> opaque small value written by the server
+//   meta "format_version"  -> version: u32 (1)
+//   meta "clean_close_seq" -> the last seq when the log was last closed
+//                             cleanly, in decimal (written by close())
+//   meta any other name    -> opaque small value written by the server
 //
 // Beside the database, one file of the server's: `token-secret`, the 32-byte
 // token-signing secret (mode 0600; net/secret_file.hpp). A backup of the
