@@ -16,7 +16,9 @@ namespace {
 void wait_for_change(const std::atomic<uint64_t>& a, uint64_t old) {
   for (uint32_t i = 0; i < EventFeed::spin_iterations_max; i++) {
     if (a.load(std::memory_order_acquire) != old) return;
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#endif
   }
   a.wait(old, std::memory_order_acquire);
 }

@@ -1,13 +1,11 @@
 #include "net/recovery.hpp"
 
-#include <algorithm>
-#include <array>
+#include <functional>
 #include <optional>
 #include <thread>
-#include <vector>
+#include <utility>
 
 #include "engine/assert.hpp"
-#include "engine/event_codec.hpp"
 #include "engine/invariants.hpp"
 #include "engine/snapshot.hpp"
 #include "net/event_feed.hpp"
