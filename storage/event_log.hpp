@@ -25,9 +25,10 @@
 //   know, each with a message that says so.
 //
 // Threads: append() from one thread at a time (the group committer). Reads
-// (read, load_newest_snapshot, list_snapshots, get_meta, stats, last_seq)
-// from any thread, concurrently with append. put_snapshot and put_meta from
-// any thread. catch_up and close not concurrently with anything else.
+// (read, load_newest_snapshot, visit_newest_snapshot, list_snapshots,
+// get_meta, stats, last_seq) from any thread, concurrently with append.
+// put_snapshot and put_meta from any thread. catch_up and close not
+// concurrently with anything else.
 #pragma once
 
 #include <cstdint>
