@@ -69,6 +69,26 @@ size_t header_block_bytes(const http::request<http::string_body>& req) {
   return n + crlf;
 }
 
+bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed) {
+  if (!chunked) return true;
+  if (unparsed.starts_with("\r\n")) unparsed.remove_prefix(2);  // the previous chunk's end
+  constexpr uint64_t chunk_bytes_max = uint64_t{1} << 60;       // beyond: over, whatever follows
+  uint64_t chunk_bytes = 0;
+  size_t digits = 0;
+  for (; digits < unparsed.size(); digits++) {
+    const char c = unparsed[digits];
+    const int v = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+    if (v < 0) break;
+    if (chunk_bytes >= chunk_bytes_max) return true;
+    chunk_bytes = chunk_bytes * 16 + static_cast<uint64_t>(v);
+  }
+  if (digits == 0) return true;  // not at a chunk line: as Beast says
+  return body_bytes + chunk_bytes > body_bytes_max;
+}
+
 namespace {
 
 TimeMs wall_clock_ms() {
@@ -137,6 +157,12 @@ void Session::on_read(beast::error_code ec, size_t bytes) {
     return;
   }
   if (ec == http::error::body_limit) {
+    const auto unparsed = buffer_.data();
+    if (!body_over_limit(
+            parser_->chunked(), parser_->get().body().size(),
+            std::string_view(static_cast<const char*>(unparsed.data()), unparsed.size()))) {
+      return bad_http(400, "malformed HTTP request");
+    }
     return bad_http(413, body_limit_message);
   }
   static_assert(header_bytes_max == 16384 && body_bytes_max == 65536, "the messages name them");

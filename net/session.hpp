@@ -52,6 +52,17 @@ HttpRequestView request_view(
 // was split into reads.
 size_t header_block_bytes(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
+// Whether a message whose parse Beast stopped with body_limit has a body
+// over body_bytes_max. Beast (1.74) checks a chunk's size against what is
+// left of the limit and lowers it before it parses the chunk's extensions;
+// when they run past the line's end (a quoted string left open) it asks for
+// more and, on the next read, lowers the limit again, so a small body sent
+// in pieces can exhaust it. A chunked message is over the limit only if the
+// body so far (`body_bytes`, the chunks accepted) and the size on the chunk
+// line Beast left unconsumed (`unparsed`) are; otherwise the line is
+// malformed. A message with a Content-Length is over if Beast says so.
+bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed);
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, IoThread& thread);

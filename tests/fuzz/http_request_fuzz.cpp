@@ -380,12 +380,17 @@ void bad_http(Fixture& f, uint16_t status, std::string_view message, size_t star
   log += at(start) + "bad http " + std::to_string(status) + "\n";
 }
 
-// Unparseable HTTP, as Session::on_read answers it.
-void bad_http(Fixture& f, const beast::error_code& ec, size_t start, std::string& log) {
+// Unparseable HTTP, as Session::on_read answers it; `unparsed` is what the
+// parser left of the bytes it was offered.
+void bad_http(Fixture& f, const beast::error_code& ec,
+              const http::request_parser<http::string_body>& parser, std::string_view unparsed,
+              size_t start, std::string& log) {
   BOXOFFICE_ASSERT(ec.category() == beast::error_code(http::error::bad_target).category());
   BOXOFFICE_ASSERT(ec != http::error::need_more && ec != http::error::partial_message);
-  const uint16_t status = ec == http::error::body_limit ? 413 : 400;
-  const std::string_view message = ec == http::error::body_limit     ? body_limit_message
+  const bool over = ec == http::error::body_limit &&
+                    body_over_limit(parser.chunked(), parser.get().body().size(), unparsed);
+  const uint16_t status = over ? 413 : 400;
+  const std::string_view message = over                              ? body_limit_message
                                    : ec == http::error::header_limit ? header_limit_message
                                                                      : "malformed HTTP request";
   bad_http(f, status, message, start, log);
@@ -483,7 +488,7 @@ std::string run_connection(Fixture& f, std::string_view input, size_t chunk) {
         pos += used;
         if (parser.is_done()) break;
         if (ec && ec != http::error::need_more) {
-          bad_http(f, ec, start, log);
+          bad_http(f, ec, parser, input.substr(pos, avail - pos), start, log);
           return log;
         }
         if (!ec && used > 0 && pos < avail) continue;  // progress: offer the rest

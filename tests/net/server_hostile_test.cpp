@@ -75,6 +75,31 @@ TEST_CASE("a header block over the limit is 400; a body over 64 KiB is 413") {
   check_alive(server.port());
 }
 
+TEST_CASE("a chunk line with a quoted extension left open is 400, however it arrives") {
+  ServerProcess server;
+  const std::string head =
+      "POST /v1/queue/tokens HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"us\r\n"
+      "8000;ext=\"open\r\n";
+  for (const bool split : {false, true}) {
+    // split: the line's end first, then the quoted string a byte per write,
+    // so that the server reads the line more than once (Beast would take
+    // the chunk's 32 KiB off the body limit at each read: 413).
+    CAPTURE(split);
+    Client c(server.port());
+    if (split) {
+      c.write_raw(head);
+      for (int i = 0; i < 64; i++) c.write_raw("x");
+      c.write_raw("\"\r\n");
+    } else {
+      c.write_raw(head + std::string(64, 'x') + "\"\r\n");
+    }
+    const std::string out = c.read_until_close();
+    CHECK(starts_with(out, "HTTP/1.1 400 "));
+    CHECK(out.find("INVALID_REQUEST") != std::string::npos);
+  }
+  check_alive(server.port());
+}
+
 // A GET /healthz whose header block (start line and fields, through the
 // blank line) is exactly `bytes` long.
 std::string header_block_of(size_t bytes) {
