@@ -37,8 +37,7 @@ class Ingress {
   Ingress(uint32_t rings, uint32_t capacity);
 
   // I/O thread `ring` only. False when the ring is full. After a push that
-  // returned true, the producer must call wake() if core_sleeping() (it may
-  // defer that call, to wake the core once for several pushes).
+  // returned true, the producer must call wake() if core_sleeping().
   bool push(uint32_t ring, const IngressItem& item);
   bool core_sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
 

@@ -45,7 +45,6 @@ struct IoThread {
   ServerShared& shared;
   std::unordered_set<Session*> sessions;  // open connections, this thread only
   IngressItem scratch;                    // the request being parsed
-  bool core_wake_posted = false;          // a wake of the core is queued on ioc
   int64_t overload_logged_s = -1;         // when a full ingress queue was last logged
   std::thread thread;
   // Last, so destroyed first: handlers still queued on it hold sessions,

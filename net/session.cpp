@@ -1,7 +1,6 @@
 #include "net/session.hpp"
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -95,17 +94,6 @@ TimeMs wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Wakes the core once the handlers ready now have run, so that the requests
-// of one round of I/O cost one wake-up.
-void wake_core(IoThread& thread) {
-  if (thread.core_wake_posted) return;
-  thread.core_wake_posted = true;
-  asio::post(thread.ioc, [&thread] {
-    thread.core_wake_posted = false;
-    thread.shared.ingress->wake();
-  });
 }
 
 bool is_http_error(const beast::error_code& ec) {
@@ -254,7 +242,11 @@ void Session::handle_request() {
   item.seq = seq;
   const bool queued = shared.ingress->push(thread_.index, item);
   item.session.reset();
-  if (queued && shared.ingress->core_sleeping()) wake_core(thread_);
+  // The core is woken at once rather than after this round of I/O: it then
+  // decides the first requests of a round while the thread reads the rest,
+  // and the committer, if idle, starts their sync sooner (measured: about a
+  // tenth more holds a second in the storm of bench/compare).
+  if (queued && shared.ingress->core_sleeping()) shared.ingress->wake();
   if (!queued) {
     thread_.metrics.overloaded.add();
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
