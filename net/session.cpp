@@ -71,7 +71,6 @@ size_t header_block_bytes(const http::request<http::string_body>& req) {
 bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed) {
   if (!chunked) return true;
   if (unparsed.starts_with("\r\n")) unparsed.remove_prefix(2);  // the previous chunk's end
-  constexpr uint64_t chunk_bytes_max = uint64_t{1} << 60;       // beyond: over, whatever follows
   uint64_t chunk_bytes = 0;
   size_t digits = 0;
   for (; digits < unparsed.size(); digits++) {
@@ -81,11 +80,13 @@ bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed)
                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                          : -1;
     if (v < 0) break;
-    if (chunk_bytes >= chunk_bytes_max) return true;
     chunk_bytes = chunk_bytes * 16 + static_cast<uint64_t>(v);
+    if (chunk_bytes > body_bytes_max) return true;  // alone over; and no overflow
   }
   if (digits == 0) return true;  // not at a chunk line: as Beast says
-  return body_bytes + chunk_bytes > body_bytes_max;
+  // Beast accepted the chunks before only within the limit: body_bytes is
+  // at most body_bytes_max, and the difference does not wrap.
+  return body_bytes > body_bytes_max || chunk_bytes > body_bytes_max - body_bytes;
 }
 
 namespace {

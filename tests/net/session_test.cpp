@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <string>
@@ -27,6 +28,7 @@ struct Outcome {
 // Offers `bytes` to a parser with the session's limits, `piece_bytes` more
 // at a time whenever it needs more, until it finishes, fails or runs out.
 Outcome parse_in_pieces(std::string_view bytes, size_t piece_bytes) {
+  REQUIRE(piece_bytes > 0);
   http::request_parser<http::string_body> parser;
   parser.header_limit(header_bytes_max);
   parser.body_limit(body_bytes_max);
@@ -112,7 +114,10 @@ TEST_CASE("body_over_limit reads the size on the chunk line") {
   CHECK(body_over_limit(true, 0, "\r\n10001\r\n"));
   CHECK_FALSE(body_over_limit(true, 65000, "\r\nFF"));
   CHECK(body_over_limit(true, 0, "fffffffffffffffffffffff"));  // beyond 64 bits
-  CHECK(body_over_limit(true, 0, ";ext"));                     // no size: as Beast says
+  CHECK(body_over_limit(true, 4, "FFFFFFFFFFFFFFFF"));         // would wrap a 64-bit sum
+  CHECK(body_over_limit(true, 4, "FFFFFFFFFFFFFFFC"));
+  CHECK_FALSE(body_over_limit(true, 4, "00000000000000000000ff"));  // leading zeros
+  CHECK(body_over_limit(true, 0, ";ext"));                          // no size: as Beast says
   CHECK(body_over_limit(true, 0, ""));
   CHECK(body_over_limit(false, 0, "1"));
 }
