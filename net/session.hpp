@@ -10,10 +10,11 @@
 // - A request becomes a command pushed to the core (answered later through
 //   deliver()), or is answered at once (routing, auth, shape errors, /healthz,
 //   /metrics, 503 when the ingress ring is full).
-// - Unparseable HTTP gets 400 (a body over the limit: 413) and the
-//   connection closes after the answers before it. `Connection: close`,
-//   HTTP/1.0 without keep-alive, end of stream and stop() also end it once
-//   every request read so far is answered.
+// - Unparseable HTTP gets 400 (a body over the limit: 413; more than
+//   read_buffer_bytes_max unparsed, as a chunk line that never ends: 400)
+//   and the connection closes after the answers before it. `Connection:
+//   close`, HTTP/1.0 without keep-alive, end of stream and stop() also end
+//   it once every request read so far is answered.
 #pragma once
 
 #include <array>
@@ -34,6 +35,12 @@
 #include "net/render.hpp"
 
 namespace boxoffice::net {
+
+// The most a connection's read buffer holds: bytes read and not yet parsed.
+// That is at most a header block, a chunk line, or what one read brought of
+// the requests after the one being parsed (Beast reads 64 KiB at a time);
+// beyond it (a chunk line or trailer that never ends) the request is 400.
+inline constexpr size_t read_buffer_bytes_max = header_bytes_max + body_bytes_max + 64 * 1024;
 
 // What a request over a fixed limit is answered (400 and 413).
 inline constexpr std::string_view header_limit_message = "the header block is over 16384 bytes";
@@ -107,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   IoThread& thread_;
   boost::beast::tcp_stream stream_;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::flat_buffer buffer_{read_buffer_bytes_max};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::array<Slot, pipeline_depth_max> slots_;
   uint64_t head_seq_ = 0;       // the oldest unanswered request
