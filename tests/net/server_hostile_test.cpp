@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <chrono>
 
 #include "tests/net/api_helpers.hpp"
 
@@ -106,10 +105,9 @@ TEST_CASE("a chunk line that never ends is 400 once the read buffer is full, not
   Client c(server.port());
   c.write_raw("POST /v1/queue/tokens HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"");
   c.write_raw(std::string(200 * 1024, 'a'));  // more than read_buffer_bytes_max, no line end
-  const auto start = std::chrono::steady_clock::now();
+  // Without the bound: no answer, and the connection closed at the timeout.
   const std::string out = c.read_until_close();
   CHECK(starts_with(out, "HTTP/1.1 400 "));
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));  // not the timeout
   check_alive(server.port());
 }
 
