@@ -5,6 +5,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <charconv>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -72,18 +74,10 @@ bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed)
   if (!chunked) return true;
   if (unparsed.starts_with("\r\n")) unparsed.remove_prefix(2);  // the previous chunk's end
   uint64_t chunk_bytes = 0;
-  size_t digits = 0;
-  for (; digits < unparsed.size(); digits++) {
-    const char c = unparsed[digits];
-    const int v = c >= '0' && c <= '9'   ? c - '0'
-                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                         : -1;
-    if (v < 0) break;
-    chunk_bytes = chunk_bytes * 16 + static_cast<uint64_t>(v);
-    if (chunk_bytes > body_bytes_max) return true;  // alone over; and no overflow
-  }
-  if (digits == 0) return true;  // not at a chunk line: as Beast says
+  const char* first = unparsed.data();
+  const auto [end, ec] = std::from_chars(first, first + unparsed.size(), chunk_bytes, 16);
+  if (end == first) return true;                          // not at a chunk line: as Beast says
+  if (ec == std::errc::result_out_of_range) return true;  // beyond 64 bits
   // Beast accepted the chunks before only within the limit: body_bytes is
   // at most body_bytes_max, and the difference does not wrap.
   return body_bytes > body_bytes_max || chunk_bytes > body_bytes_max - body_bytes;
