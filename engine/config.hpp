@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/keyed_hash.hpp"
 #include "engine/limits.hpp"
 
 namespace boxoffice {
@@ -20,6 +21,9 @@ struct Config {
   int64_t queue_idle_ms = 120 * 1000;
   uint32_t holds_per_user_max = 4;
   uint64_t queue_span_tokens = limits::queue_span_tokens_default;
+  // Keys the hash of client-chosen strings in the state's indexes; changes
+  // no outcome (keyed_hash.hpp). The server draws it at random at start.
+  HashKey hash_key;
 
   // Names the first setting out of its documented range, or nullopt.
   std::optional<std::string> invalid_setting() const {

@@ -56,7 +56,8 @@ uint64_t fingerprint(const Refund& c) {
   return Fingerprint(4).u64(raw(c.reservation)).str(c.reason).value();
 }
 
-Engine::Engine(const Config& config) : config_(config), state_(config.queue_span_tokens) {
+Engine::Engine(const Config& config)
+    : config_(config), state_(config.queue_span_tokens, config.hash_key) {
   BOXOFFICE_ASSERT(!config.invalid_setting().has_value());
 }
 

@@ -6,7 +6,8 @@
 // `front_`, and the forgotten prefix is cut off once it is more than half of
 // the vector. Each entry has a serial number (its place in first-use order
 // since the table began), and a FlatIndex maps the key's hash to the serial,
-// so cutting the prefix leaves the index alone. Lookups allocate nothing and
+// so cutting the prefix leaves the index alone. The hash is keyed
+// (keyed_hash.hpp): clients choose the keys. Lookups allocate nothing and
 // touch one slot and one entry; iteration in first-use order is a walk of
 // the vector.
 #pragma once
@@ -18,6 +19,8 @@
 
 #include "engine/assert.hpp"
 #include "engine/flat_index.hpp"
+#include "engine/keyed_hash.hpp"
+#include "engine/limits.hpp"
 #include "engine/types.hpp"
 
 namespace boxoffice {
@@ -39,20 +42,24 @@ struct IdempotentKey {
 
 class IdempotencyTable {
  public:
+  explicit IdempotencyTable(const HashKey& key = HashKey{}) : key_(key) {}
+
   struct Entry {
     IdempotentKey key;
     IdempotentEntry value;
     uint64_t hash = 0;
   };
 
-  // FNV-1a over the user id's bytes and the key's.
-  static uint64_t hash(const IdempotentKey& k) {
-    uint64_t h = 1469598103934665603ULL;
-    const auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ULL; };
+  // The keyed hash of the user id's four bytes (little-endian) and the key's.
+  uint64_t hash(const IdempotentKey& k) const {
+    static_assert(limits::idempotency_key_bytes_max <= 64, "the buffer below");
+    char bytes[4 + 64];
     const uint32_t u = raw(k.user);
-    for (int i = 0; i < 4; i++) mix(static_cast<uint8_t>(u >> (8 * i)));
-    for (const char c : k.key.view()) mix(static_cast<uint8_t>(c));
-    return h;
+    for (int i = 0; i < 4; i++) bytes[i] = static_cast<char>(u >> (8 * i));
+    const std::string_view key = k.key.view();
+    BOXOFFICE_ASSERT(key.size() <= sizeof bytes - 4);
+    std::copy(key.begin(), key.end(), bytes + 4);
+    return keyed_hash(key_, std::string_view(bytes, 4 + key.size()));
   }
 
   void reserve(size_t n) {
@@ -118,6 +125,7 @@ class IdempotencyTable {
     return entries_[static_cast<size_t>(serial - base_serial_)];
   }
 
+  HashKey key_;
   std::vector<Entry> entries_;
   size_t front_ = 0;          // entries_[0, front_) are forgotten
   uint64_t base_serial_ = 0;  // the serial of entries_[0]

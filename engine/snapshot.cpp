@@ -254,7 +254,7 @@ std::string SnapshotCodec::decode_users(ByteReader& r, State& s) {
     u.last_reservation = ReservationId{r.u32()};
     u.last_payment = PaymentId{r.u32()};
     if (s.find_user(name).has_value()) return "duplicate user";
-    s.user_by_name_.insert(State::name_hash(name), i + 1);
+    s.user_by_name_.insert(s.name_hash(name), i + 1);
   }
   return "";
 }

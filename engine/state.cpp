@@ -6,13 +6,8 @@
 
 namespace boxoffice {
 
-uint64_t State::name_hash(std::string_view name) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (const char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
-  return h;
-}
-
-State::State(uint64_t queue_span_tokens) : fenwick_(queue_span_tokens) {}
+State::State(uint64_t queue_span_tokens, const HashKey& hash_key)
+    : hash_key_(hash_key), fenwick_(queue_span_tokens), idempotent_(hash_key) {}
 
 // Reserves and touches the tables' memory, so that the hot path neither
 // reallocates nor takes page faults until it outgrows these sizes.

@@ -22,6 +22,7 @@
 #include "engine/event.hpp"
 #include "engine/flat_index.hpp"
 #include "engine/idempotency_table.hpp"
+#include "engine/keyed_hash.hpp"
 #include "engine/ring_fenwick.hpp"
 #include "engine/types.hpp"
 
@@ -121,7 +122,10 @@ struct RefundRecord {
 
 class State {
  public:
-  explicit State(uint64_t queue_span_tokens = limits::queue_span_tokens_default);
+  // `hash_key` keys the indexes of user names and idempotency keys
+  // (keyed_hash.hpp); it changes no outcome.
+  explicit State(uint64_t queue_span_tokens = limits::queue_span_tokens_default,
+                 const HashKey& hash_key = HashKey{});
   // Dates hold spans into their concert's seat array: a copy would alias
   // the original's seats, so a State is moved, never copied.
   State(const State&) = delete;
@@ -148,6 +152,7 @@ class State {
   void touch_token(TokenId token, TimeMs now_ms);
 
   uint64_t queue_span_tokens() const { return fenwick_.span(); }
+  const HashKey& hash_key() const { return hash_key_; }
 
   // Sequence number of the last applied event (0: none) and its instant.
   uint64_t last_seq() const { return last_seq_; }
@@ -311,9 +316,10 @@ class State {
   void end_hold(Reservation& r);
   void remember(UserId user, const IdempotencyTag& tag, IdempotentKind kind, uint64_t id,
                 int64_t balance_after, TimeMs t);
-  static uint64_t name_hash(std::string_view name);
+  uint64_t name_hash(std::string_view name) const { return keyed_hash(hash_key_, name); }
   void count_promotion(TimeMs t);
 
+  HashKey hash_key_;
   uint64_t last_seq_ = 0;
   TimeMs last_event_ms_ = 0;
 

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "engine/civil_date.hpp"
@@ -37,6 +38,20 @@ TimeMs wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A key for the hash of client-chosen strings in the engine's indexes,
+// drawn anew at every start: nothing outside the process can know it, and no
+// outcome depends on it (engine/keyed_hash.hpp).
+HashKey random_hash_key() {
+  std::random_device device;
+  const auto word = [&device] {
+    return (static_cast<uint64_t>(device()) << 32) | static_cast<uint64_t>(device());
+  };
+  HashKey key;
+  key.k0 = word();
+  key.k1 = word();
+  return key;
 }
 
 void setup_logging(const std::string& level) {
@@ -251,6 +266,7 @@ int Server::Impl::start() {
   }
   if (secret.created) spdlog::info("created a new token secret in {}", options.data_dir);
 
+  options.engine.hash_key = random_hash_key();
   const auto recovery_start = std::chrono::steady_clock::now();
   RecoveryReport recovery;
   const std::string recovery_error = recover(*log, options.engine, engine, &recovery);

@@ -115,7 +115,7 @@ VerifyReport verify(const EventSource& source, Until until, std::optional<Snapsh
   VerifyReport report;
   uint64_t snapshot_digest = 0;
   if (snapshot.has_value()) {
-    State decoded(state.queue_span_tokens());
+    State decoded(state.queue_span_tokens(), state.hash_key());
     const std::string error = SnapshotCodec::decode(snapshot->bytes, &decoded);
     if (!error.empty()) {
       report.failure = "snapshot " + std::to_string(snapshot->seq) + ": " + error;
