@@ -136,8 +136,9 @@ TEST_CASE("bad flags: exit code 2 and a message naming the flag") {
       {{"--hold", "5"}, "hold"},
       {{"extra"}, "extra"},
   };
-  for (const auto& [args, name] : cases) {
-    CAPTURE(args[0]);
+  for (const auto& c : cases) {
+    const auto& [args, name] = c;
+    CAPTURE(c.first[0]);
     const OptionsOutcome o = parse(args);
     CHECK_FALSE(o.options.has_value());
     CHECK(o.exit_code == 2);

@@ -32,9 +32,10 @@ TEST_CASE("200 clients hold the same seat at once: exactly one 201") {
   for (int i = 0; i < clients; i++) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      const Response r = apis[i]->hold(tokens[i], 1, date, 25);
-      status[i] = r.status;
-      if (r.status != 201) codes[i] = r.code();
+      const Response r =
+          apis[static_cast<size_t>(i)]->hold(tokens[static_cast<size_t>(i)], 1, date, 25);
+      status[static_cast<size_t>(i)] = r.status;
+      if (r.status != 201) codes[static_cast<size_t>(i)] = r.code();
     });
   }
   for (auto& t : threads) t.join();
@@ -60,12 +61,13 @@ TEST_CASE("50 users race for 50 seats in random order: no seat is held twice") {
   for (int i = 0; i < users; i++) {
     threads.emplace_back([&, i] {
       std::vector<int> seats(50);
-      for (int s = 0; s < 50; s++) seats[s] = s + 1;
+      for (int s = 0; s < 50; s++) seats[static_cast<size_t>(s)] = s + 1;
       std::mt19937 rng(static_cast<uint32_t>(i));
       std::shuffle(seats.begin(), seats.end(), rng);
       start.arrive_and_wait();
       for (const int seat : seats) {
-        const Response r = apis[i]->hold(tokens[i], 1, date, seat);
+        const Response r =
+            apis[static_cast<size_t>(i)]->hold(tokens[static_cast<size_t>(i)], 1, date, seat);
         if (r.status == 201) {
           std::lock_guard lock(mutex);
           won_seats.push_back(r.integer("seatNumber"));
@@ -89,7 +91,8 @@ TEST_CASE("50 users race for 50 seats in random order: no seat is held twice") {
   std::set<int64_t> listed;
   size_t count = 0;
   for (int i = 0; i < users; i++) {
-    const Response r = apis[i]->get("/v1/reservations", tokens[i]);
+    const Response r =
+        apis[static_cast<size_t>(i)]->get("/v1/reservations", tokens[static_cast<size_t>(i)]);
     for (auto res : r.json("reservations").get_array()) {
       listed.insert(int64_t(res["seatNumber"]));
       count++;
@@ -118,12 +121,12 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
         Api api(server.port());
         int seat = 1 + i * 6;
         while (go.load()) {
-          const Response c = api.charge(tokens[i], 7);
+          const Response c = api.charge(tokens[static_cast<size_t>(i)], 7);
           if (c.status != 200) break;
-          last_balance[i].store(c.integer("balance"));
+          last_balance[static_cast<size_t>(i)].store(c.integer("balance"));
           if (seat <= i * 6 + 4) {  // up to 4 holds each
-            const Response h = api.hold(tokens[i], 1, date, seat++);
-            if (h.status == 201) held[i].push_back(h.integer("reservationId"));
+            const Response h = api.hold(tokens[static_cast<size_t>(i)], 1, date, seat++);
+            if (h.status == 201) held[static_cast<size_t>(i)].push_back(h.integer("reservationId"));
             if (h.status < 0) break;
           }
         }
@@ -144,11 +147,13 @@ TEST_CASE("kill -9 with writes in flight: every answered write survives, tokens 
   Api api(server.port());
   for (int i = 0; i < writers; i++) {
     CAPTURE(i);
-    const Response b = api.get("/v1/balance", tokens[i]);  // the token outlived the crash
+    const Response b =
+        api.get("/v1/balance", tokens[static_cast<size_t>(i)]);  // the token outlived the crash
     REQUIRE(b.status == 200);
-    CHECK(b.integer("balance") >= last_balance[i].load());
-    for (const int64_t id : held[i]) {
-      const Response r = api.get("/v1/reservations/" + std::to_string(id), tokens[i]);
+    CHECK(b.integer("balance") >= last_balance[static_cast<size_t>(i)].load());
+    for (const int64_t id : held[static_cast<size_t>(i)]) {
+      const Response r =
+          api.get("/v1/reservations/" + std::to_string(id), tokens[static_cast<size_t>(i)]);
       CHECK(r.status == 200);
       CHECK(r.text("userId") == "crash" + std::to_string(i));
     }
@@ -209,8 +214,8 @@ TEST_CASE("a full ingress queue answers 503 OVERLOADED with Retry-After, and cha
       const std::string body = R"({"amount":1})";
       for (int k = 0; k < 8; k++) {
         burst += "POST /v1/balance/charge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                 tokens[i] + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                 body;
+                 tokens[static_cast<size_t>(i)] +
+                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       }
       clients.back()->write_raw(burst);
     }

@@ -323,7 +323,7 @@ class Simulation {
       const bool may_lose = fault == Fault::torn || fault == Fault::write_failed;
       const uint64_t before = may_lose ? state_digest(engine_->state()) : 0;
       batch_joins_.clear();
-      const uint64_t batch = rng_.range(1, batch_commands_max);
+      const auto batch = static_cast<uint64_t>(rng_.range(1, batch_commands_max));
       for (uint64_t k = 0; k < batch && i < options_.commands && !report_.failure; k++) step(i++);
       commit(fault, before);
     }
