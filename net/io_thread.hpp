@@ -44,8 +44,12 @@ struct IoThread {
   IoMetrics metrics;
   ServerShared& shared;
   std::unordered_set<Session*> sessions;  // open connections, this thread only
-  IngressItem scratch;                    // the request being parsed
-  int64_t overload_logged_s = -1;         // when a full ingress queue was last logged
+  // Sessions waiting for a new request with nothing pending, least recently
+  // active first (an intrusive list through the sessions; this thread only).
+  Session* idle_oldest = nullptr;
+  Session* idle_newest = nullptr;
+  IngressItem scratch;             // the request being parsed
+  int64_t overload_logged_s = -1;  // when a full ingress queue was last logged
   std::thread thread;
   // Last, so destroyed first: handlers still queued on it hold sessions,
   // whose destructors use the members above.

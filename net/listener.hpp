@@ -1,9 +1,11 @@
 // Listener: accepts connections and spreads them over the I/O threads.
 //
 // Contract: the acceptor lives on I/O thread 0; each new connection is
-// handed round-robin to an I/O thread and lives there. Beyond
-// connections_max open connections a new one is closed at once (counted),
-// and live connections are not touched. An accept error such as running out
+// handed round-robin to an I/O thread and lives there. At connections_max
+// open connections that thread closes its least recently active idle
+// connection to make room (counted; clients reconnect, as after an idle
+// timeout); when it has none idle, the new connection is closed at once
+// (counted) and busy connections are not touched. An accept error such as running out
 // of file descriptors is logged (at most once a second) and retried after a
 // short pause, never in a busy loop. stop() closes the acceptor.
 #pragma once
@@ -32,6 +34,8 @@ class Listener {
 
  private:
   void accept();
+  static void admit(IoThread& target, uint32_t connections_max,
+                    boost::asio::ip::tcp::socket socket);
 
   std::vector<IoThread*> threads_;
   uint32_t connections_max_;

@@ -125,12 +125,13 @@ void render_metrics(std::span<const IoMetrics* const> io, const CoreMetrics& cor
     }
   }
   std::vector<const Histogram*> latency;
-  uint64_t overloaded = 0, bad_http = 0, refused = 0;
+  uint64_t overloaded = 0, bad_http = 0, refused = 0, evicted = 0;
   for (const IoMetrics* m : io) {
     latency.push_back(&m->latency_us);
     overloaded += m->overloaded.get();
     bad_http += m->bad_http.get();
     refused += m->connections_refused.get();
+    evicted += m->connections_evicted.get();
   }
   histogram(t, "boxoffice_http_request_duration_seconds",
             "time from a request read to its response written", true, latency);
@@ -139,7 +140,9 @@ void render_metrics(std::span<const IoMetrics* const> io, const CoreMetrics& cor
   counter(t, "boxoffice_http_bad_requests_total",
           "unparseable HTTP requests (400 and connection closed)", bad_http);
   counter(t, "boxoffice_http_connections_refused_total",
-          "connections closed at once beyond --connections-max", refused);
+          "connections closed at once at --connections-max, with none idle to close", refused);
+  counter(t, "boxoffice_http_connections_evicted_total",
+          "idle connections closed at --connections-max to admit a new one", evicted);
   gauge(t, "boxoffice_http_connections", "open client connections", connections);
   gauge(t, "boxoffice_ingress_queue_depth", "commands the core drained in its last batch",
         core.ingress_depth.get());

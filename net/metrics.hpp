@@ -76,7 +76,8 @@ struct IoMetrics {
   Histogram latency_us{latency_bounds_us};  // request read to response written
   Counter overloaded;                       // 503: the ingress queue was full
   Counter bad_http;                         // unparseable HTTP (400 and close)
-  Counter connections_refused;              // beyond --connections-max
+  Counter connections_refused;              // beyond --connections-max, none idle
+  Counter connections_evicted;              // idle, closed at --connections-max for a new one
 
   void count_request(bool routed, Route route, uint16_t status);
 };

@@ -101,6 +101,7 @@ Session::Session(asio::ip::tcp::socket socket, IoThread& thread)
     : thread_(thread), stream_(std::move(socket)) {}
 
 Session::~Session() {
+  unlist_idle();
   if (!closed_) thread_.sessions.erase(this);
   thread_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -119,6 +120,7 @@ void Session::read() {
   parser_->body_limit(body_bytes_max);
   stream_.expires_after(std::chrono::milliseconds(thread_.shared.idle_timeout_ms));
   reading_ = true;
+  update_idle();
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t bytes) {
                      self->on_read(ec, bytes);
@@ -127,6 +129,7 @@ void Session::read() {
 
 void Session::on_read(beast::error_code ec, size_t bytes) {
   reading_ = false;
+  unlist_idle();
   if (closed_) return;
   if (closing_) {
     // Stopped while this read was under way: it was not read before the
@@ -323,6 +326,7 @@ void Session::on_write(beast::error_code ec) {
   write();
   read();
   if (closing_ && pending() == 0 && !writing_) close();
+  update_idle();
 }
 
 void Session::stop() {
@@ -334,10 +338,49 @@ void Session::stop() {
 void Session::close() {
   if (closed_) return;
   closed_ = true;
+  unlist_idle();
   thread_.sessions.erase(this);
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   stream_.socket().close(ec);
+}
+
+void Session::update_idle() {
+  const bool idle =
+      reading_ && !writing_ && pending() == 0 && buffer_.size() == 0 && !closing_ && !closed_;
+  if (idle == idle_listed_) return;
+  if (!idle) return unlist_idle();
+  // Newest at the end.
+  idle_listed_ = true;
+  idle_prev_ = thread_.idle_newest;
+  idle_next_ = nullptr;
+  if (idle_prev_ != nullptr) {
+    idle_prev_->idle_next_ = this;
+  } else {
+    thread_.idle_oldest = this;
+  }
+  thread_.idle_newest = this;
+}
+
+void Session::unlist_idle() {
+  if (!idle_listed_) return;
+  idle_listed_ = false;
+  (idle_prev_ != nullptr ? idle_prev_->idle_next_ : thread_.idle_oldest) = idle_next_;
+  (idle_next_ != nullptr ? idle_next_->idle_prev_ : thread_.idle_newest) = idle_prev_;
+  idle_prev_ = nullptr;
+  idle_next_ = nullptr;
+}
+
+void Session::evict() {
+  BOXOFFICE_ASSERT(idle_listed_);
+  thread_.metrics.connections_evicted.add();
+  close();  // the read under way ends with operation_aborted
+}
+
+bool evict_oldest_idle(IoThread& thread) {
+  if (thread.idle_oldest == nullptr) return false;
+  thread.idle_oldest->evict();
+  return true;
 }
 
 // After a 400 or 413 the peer may still be sending: a close with unread

@@ -15,6 +15,12 @@
 //   and the connection closes after the answers before it. `Connection:
 //   close`, HTTP/1.0 without keep-alive, end of stream and stop() also end
 //   it once every request read so far is answered.
+// - Idle (every request answered and written, and no byte of a next one
+//   in the buffer when its read began or its last answer went out), it is
+//   on its thread's idle list, least recently active first; bytes that
+//   arrive later do not take it off before the request is whole, so a slow
+//   client stays there. At --connections-max the listener closes the oldest
+//   idle connection to admit a new one (evict_oldest_idle).
 #pragma once
 
 #include <array>
@@ -70,6 +76,12 @@ size_t header_block_bytes(const boost::beast::http::request<boost::beast::http::
 // malformed. A message with a Content-Length is over if Beast says so.
 bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed);
 
+class Session;
+
+// Closes `thread`'s least recently active idle connection. False when it
+// has none. Call on that thread.
+bool evict_oldest_idle(IoThread& thread);
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, IoThread& thread);
@@ -85,6 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void stop();
 
   IoThread& thread() { return thread_; }
+  // Closes an idle connection to make room for a new one. Call on its thread.
+  void evict();
+  Session* idle_next() const { return idle_next_; }
 
  private:
   struct Slot {
@@ -109,6 +124,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(boost::beast::error_code ec);
   void close();
   void linger_close();
+  // Puts the session on its thread's idle list or takes it off, as its state says.
+  void update_idle();
+  void unlist_idle();
   Slot& slot(uint64_t seq) { return slots_[seq % pipeline_depth_max]; }
   uint64_t pending() const { return next_seq_ - head_seq_; }
 
@@ -126,8 +144,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // no more reads: answer what is pending, then close
   bool closed_ = false;
   bool linger_ = false;
-  bool linger_started_ = false;  // drain the peer's unread bytes before closing (after 400/413)
-  Reply reply_;                  // scratch for answers made here
+  bool linger_started_ = false;   // drain the peer's unread bytes before closing (after 400/413)
+  Reply reply_;                   // scratch for answers made here
+  bool idle_listed_ = false;      // on thread_'s idle list
+  Session* idle_prev_ = nullptr;  // older
+  Session* idle_next_ = nullptr;  // newer
 };
 
 }  // namespace boxoffice::net

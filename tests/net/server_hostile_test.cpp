@@ -237,26 +237,47 @@ TEST_CASE("1,100 concurrent keep-alive connections") {
   CHECK(m.body.find("boxoffice_http_connections 1101") != std::string::npos);
 }
 
-TEST_CASE("beyond --connections-max new connections are closed; live ones keep working") {
+TEST_CASE("at --connections-max the oldest idle connection makes room; busy ones are kept") {
   ServerProcess server({"--connections-max", "3"});
   std::vector<std::unique_ptr<Client>> live;
   for (int i = 0; i < 3; i++) {
     live.push_back(std::make_unique<Client>(server.port()));
     CHECK(live.back()->request(http::verb::get, "/healthz").status == 200);
   }
+  // All three are idle: the one idle longest is closed for the newcomer.
   Client extra(server.port());
-  extra.send(http::verb::get, "/healthz");
-  CHECK(extra.receive().status == -1);  // closed without an answer
-  for (auto& c : live) CHECK(c->request(http::verb::get, "/healthz").status == 200);
-  live.pop_back();
-  CHECK(poll_until([&] {
-    try {
-      Client again(server.port());
-      return again.request(http::verb::get, "/healthz").status == 200;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }));
+  CHECK(extra.request(http::verb::get, "/healthz").status == 200);
+  CHECK(live[0]->read_until_close().empty());  // closed, without a byte
+  CHECK(live[1]->request(http::verb::get, "/healthz").status == 200);
+  CHECK(live[2]->request(http::verb::get, "/healthz").status == 200);
+  // Now the idle one longest is `extra`.
+  Client second(server.port());
+  CHECK(second.request(http::verb::get, "/healthz").status == 200);
+  CHECK(extra.read_until_close().empty());
+  const Response m = second.request(http::verb::get, "/metrics");
+  CHECK(m.body.find("boxoffice_http_connections_evicted_total 2") != std::string::npos);
+  CHECK(m.body.find("boxoffice_http_connections_refused_total 0") != std::string::npos);
+}
+
+TEST_CASE("at --connections-max with no connection idle, a new one is closed at once") {
+  ServerProcess server({"--connections-max", "1"});
+  // One request and the start of the next in one write: once the first is
+  // answered the connection holds unparsed bytes, so it is not idle.
+  Client busy(server.port());
+  busy.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /heal");
+  CHECK(busy.receive().status == 200);
+  Client refused(server.port());
+  refused.send(http::verb::get, "/healthz");
+  CHECK(refused.receive().status == -1);  // closed without an answer
+  busy.write_raw("thz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(busy.receive().status == 200);
+  // Idle now: it makes room for the next.
+  Client next(server.port());
+  const Response m = next.request(http::verb::get, "/metrics");
+  CHECK(m.status == 200);
+  CHECK(m.body.find("boxoffice_http_connections_refused_total 1") != std::string::npos);
+  CHECK(m.body.find("boxoffice_http_connections_evicted_total 1") != std::string::npos);
+  CHECK(busy.read_until_close().empty());
 }
 
 TEST_CASE("an answer to HEAD has no body, so the next answer is not mistaken for one") {
