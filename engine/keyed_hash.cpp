@@ -9,11 +9,42 @@ namespace {
 
 uint64_t rotl(uint64_t x, int bits) { return (x << bits) | (x >> (64 - bits)); }
 
-// Up to 8 bytes at `p`, as a little-endian integer.
-uint64_t load_le(const char* p, size_t n) {
+uint64_t load_le64(const char* p) {
   uint64_t v = 0;
-  if (n != 0) std::memcpy(&v, p, n);  // an empty view's data() may be null
+  std::memcpy(&v, p, sizeof v);
   if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+// The `n` (< 8) bytes at `p`, as a little-endian integer.
+uint64_t load_tail(const char* p, size_t n) {
+  const auto byte = [p](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
+  uint64_t v = 0;
+  switch (n) {
+    case 7:
+      v |= byte(6) << 48;
+      [[fallthrough]];
+    case 6:
+      v |= byte(5) << 40;
+      [[fallthrough]];
+    case 5:
+      v |= byte(4) << 32;
+      [[fallthrough]];
+    case 4:
+      v |= byte(3) << 24;
+      [[fallthrough]];
+    case 3:
+      v |= byte(2) << 16;
+      [[fallthrough]];
+    case 2:
+      v |= byte(1) << 8;
+      [[fallthrough]];
+    case 1:
+      v |= byte(0);
+      break;
+    default:
+      break;
+  }
   return v;
 }
 
@@ -50,10 +81,10 @@ uint64_t keyed_hash(const HashKey& key, std::string_view bytes) {
   Sip s{0x736f6d6570736575ULL ^ key.k0, 0x646f72616e646f6dULL ^ key.k1,
         0x6c7967656e657261ULL ^ key.k0, 0x7465646279746573ULL ^ key.k1};
   const size_t whole = bytes.size() & ~size_t{7};
-  for (size_t i = 0; i < whole; i += 8) s.compress(load_le(bytes.data() + i, 8));
+  for (size_t i = 0; i < whole; i += 8) s.compress(load_le64(bytes.data() + i));
   // The last block: the bytes left over, and the length's low byte on top.
   const uint64_t length_byte = static_cast<uint64_t>(bytes.size() & 0xff) << 56;
-  s.compress(length_byte | load_le(bytes.data() + whole, bytes.size() - whole));
+  s.compress(length_byte | load_tail(bytes.data() + whole, bytes.size() - whole));
   s.v2 ^= 0xff;
   for (int i = 0; i < 3; i++) s.round();
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
