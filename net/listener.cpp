@@ -54,6 +54,11 @@ void Listener::stop() {
 // one is closed at once.
 void Listener::admit(IoThread& target, uint32_t connections_max, tcp::socket socket) {
   ServerShared& shared = target.shared;
+  if (shared.stopping.load()) {  // stop() began after the accept
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
   if (shared.connections.load(std::memory_order_relaxed) >= connections_max &&
       !evict_oldest_idle(target)) {
     target.metrics.connections_refused.add();
