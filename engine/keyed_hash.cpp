@@ -18,33 +18,8 @@ uint64_t load_le64(const char* p) {
 
 // The `n` (< 8) bytes at `p`, as a little-endian integer.
 uint64_t load_tail(const char* p, size_t n) {
-  const auto byte = [p](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
   uint64_t v = 0;
-  switch (n) {
-    case 7:
-      v |= byte(6) << 48;
-      [[fallthrough]];
-    case 6:
-      v |= byte(5) << 40;
-      [[fallthrough]];
-    case 5:
-      v |= byte(4) << 32;
-      [[fallthrough]];
-    case 4:
-      v |= byte(3) << 24;
-      [[fallthrough]];
-    case 3:
-      v |= byte(2) << 16;
-      [[fallthrough]];
-    case 2:
-      v |= byte(1) << 8;
-      [[fallthrough]];
-    case 1:
-      v |= byte(0);
-      break;
-    default:
-      break;
-  }
+  for (size_t i = 0; i < n; i++) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
   return v;
 }
 

@@ -50,18 +50,16 @@ void Listener::stop() {
 
 // On the connection's thread: at the limit, the oldest idle connection of
 // this thread makes room (its socket is closed now, so the open files stay
-// within the limit while its session winds down); with none idle, the new
-// one is closed at once.
+// within the limit while its session winds down); with none idle, or once
+// stop() has begun, the new one is closed at once.
 void Listener::admit(IoThread& target, uint32_t connections_max, tcp::socket socket) {
   ServerShared& shared = target.shared;
-  if (shared.stopping.load()) {  // stop() began after the accept
-    boost::system::error_code ignored;
-    socket.close(ignored);
-    return;
-  }
-  if (shared.connections.load(std::memory_order_relaxed) >= connections_max &&
-      !evict_oldest_idle(target)) {
-    target.metrics.connections_refused.add();
+  const bool stopping = shared.stopping.load();
+  const bool room =
+      !stopping && (shared.connections.load(std::memory_order_relaxed) < connections_max ||
+                    evict_oldest_idle(target));
+  if (!room) {
+    if (!stopping) target.metrics.connections_refused.add();
     boost::system::error_code ignored;
     socket.close(ignored);
     return;
@@ -73,34 +71,28 @@ void Listener::admit(IoThread& target, uint32_t connections_max, tcp::socket soc
 void Listener::accept() {
   IoThread& target = *threads_[next_];
   next_ = (next_ + 1) % static_cast<uint32_t>(threads_.size());
-  acceptor_.async_accept(target.ioc, [this, &target](boost::system::error_code ec,
-                                                     tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    ServerShared& shared = target.shared;
-    if (ec) {
-      const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count();
-      if (now_s != last_error_log_s_) {
-        spdlog::error("accept failed: {} (retrying)", ec.message());
-        last_error_log_s_ = now_s;
-      }
-      retry_.expires_after(std::chrono::milliseconds(accept_retry_ms));
-      retry_.async_wait([this](boost::system::error_code e) {
-        if (!e) accept();
+  acceptor_.async_accept(
+      target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+          const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count();
+          if (now_s != last_error_log_s_) {
+            spdlog::error("accept failed: {} (retrying)", ec.message());
+            last_error_log_s_ = now_s;
+          }
+          retry_.expires_after(std::chrono::milliseconds(accept_retry_ms));
+          retry_.async_wait([this](boost::system::error_code e) {
+            if (!e) accept();
+          });
+          return;
+        }
+        asio::post(target.ioc, [&target, max = connections_max_, s = std::move(socket)]() mutable {
+          admit(target, max, std::move(s));
+        });
+        accept();
       });
-      return;
-    }
-    if (shared.stopping.load()) {
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    } else {
-      asio::post(target.ioc, [&target, max = connections_max_, s = std::move(socket)]() mutable {
-        admit(target, max, std::move(s));
-      });
-    }
-    accept();
-  });
 }
 
 }  // namespace boxoffice::net

@@ -76,8 +76,6 @@ size_t header_block_bytes(const boost::beast::http::request<boost::beast::http::
 // malformed. A message with a Content-Length is over if Beast says so.
 bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed);
 
-class Session;
-
 // Closes `thread`'s least recently active idle connection. False when it
 // has none. Call on that thread.
 bool evict_oldest_idle(IoThread& thread);
@@ -99,7 +97,6 @@ class Session : public std::enable_shared_from_this<Session> {
   IoThread& thread() { return thread_; }
   // Closes an idle connection to make room for a new one. Call on its thread.
   void evict();
-  Session* idle_next() const { return idle_next_; }
 
  private:
   struct Slot {
