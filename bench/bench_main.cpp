@@ -75,6 +75,7 @@ int core(int argc, char** argv) {
     std::printf("  replay:       %12.0f events/s (decoded + applied), %llu events\n",
                 r.apply_events_per_s, static_cast<unsigned long long>(r.events));
     std::printf("  memory:       %12.2f bytes per seat\n", r.bytes_per_seat);
+    std::printf("  name hash:    %12.2f ns per user name (keyed, 6 to 11 bytes)\n", r.name_hash_ns);
   }
   std::printf("%s\n", boxoffice::bench::to_json(r).c_str());
   return 0;

@@ -8,6 +8,7 @@
 #include "bench/bench_setup.hpp"
 #include "engine/engine.hpp"
 #include "engine/event_codec.hpp"
+#include "engine/keyed_hash.hpp"
 
 namespace boxoffice::bench {
 
@@ -155,6 +156,37 @@ double bytes_per_seat(const State& s) {
   return bytes / static_cast<double>(s.seats_total());
 }
 
+// The keyed hash of user names as the state hashes them (keyed_hash.hpp):
+// names_count names of 6 to 11 bytes ("u1" padded with digits), hashed
+// rounds times; the sum of the hashes keeps the loop from being optimised
+// away.
+void name_hash(CoreBenchResult& out) {
+  constexpr size_t names_count = 1000000;
+  constexpr size_t rounds = 3;
+  std::vector<char> bytes;
+  std::vector<std::pair<uint32_t, uint32_t>> names;  // offset, length
+  bytes.reserve(names_count * 11);
+  names.reserve(names_count);
+  char name[16];
+  for (size_t i = 0; i < names_count; i++) {
+    const int length = std::snprintf(name, sizeof name, "u%0*zu", static_cast<int>(5 + i % 6), i);
+    BOXOFFICE_ASSERT(length >= 6 && length <= 11);
+    names.emplace_back(static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(length));
+    bytes.insert(bytes.end(), name, name + length);
+  }
+  const HashKey key;
+  uint64_t sum = 0;
+  const auto start = Clock::now();
+  for (size_t r = 0; r < rounds; r++) {
+    for (const auto& [offset, length] : names) {
+      sum += keyed_hash(key, std::string_view(bytes.data() + offset, length));
+    }
+  }
+  const double seconds = seconds_since(start);
+  BOXOFFICE_ASSERT(sum != 0);
+  out.name_hash_ns = seconds * 1e9 / static_cast<double>(names_count * rounds);
+}
+
 }  // namespace
 
 CoreBenchResult run_core_bench(const CoreBenchOptions& options) {
@@ -164,6 +196,7 @@ CoreBenchResult run_core_bench(const CoreBenchOptions& options) {
   mixed(b, out);
   replay(b, out);
   out.bytes_per_seat = bytes_per_seat(b.engine.state());
+  name_hash(out);
   return out;
 }
 
@@ -171,9 +204,10 @@ std::string to_json(const CoreBenchResult& r) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "{\"holds_per_s\": %.0f, \"holds_accepted_ratio\": %.4f, \"mixed_per_s\": %.0f, "
-                "\"apply_events_per_s\": %.0f, \"events\": %llu, \"bytes_per_seat\": %.2f}",
+                "\"apply_events_per_s\": %.0f, \"events\": %llu, \"bytes_per_seat\": %.2f, "
+                "\"name_hash_ns\": %.2f}",
                 r.holds_per_s, r.holds_accepted, r.mixed_per_s, r.apply_events_per_s,
-                static_cast<unsigned long long>(r.events), r.bytes_per_seat);
+                static_cast<unsigned long long>(r.events), r.bytes_per_seat, r.name_hash_ns);
   return buf;
 }
 

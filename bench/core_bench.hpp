@@ -1,5 +1,6 @@
 // The in-process core benchmark: commands decided + applied + encoded per
-// second on one thread, and encoded events decoded + applied per second.
+// second on one thread, encoded events decoded + applied per second, and the
+// cost of the keyed hash that places user names and idempotency keys.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct CoreBenchResult {
   double apply_events_per_s = 0;  // decode + apply of the storm's log
   uint64_t events = 0;
   double bytes_per_seat = 0;  // catalog memory (date entries + seat arrays) per seat
+  double name_hash_ns = 0;    // keyed hash of one user name (6 to 11 bytes)
 };
 
 CoreBenchResult run_core_bench(const CoreBenchOptions& options);
