@@ -19,13 +19,15 @@ TimeMs wall_clock_ms() {
 }  // namespace
 
 CoreLoop::CoreLoop(Engine& engine, Ingress& ingress, const TokenSecret& secret,
-                   ServerShared& shared, CoreMetrics& metrics, std::vector<IoThread*> io_threads)
+                   ServerShared& shared, CoreMetrics& metrics, std::vector<IoThread*> io_threads,
+                   uint32_t inline_commit_commands_max)
     : engine_(engine),
       ingress_(ingress),
       tokens_(secret),
       shared_(shared),
       metrics_(metrics),
-      io_threads_(std::move(io_threads)) {
+      io_threads_(std::move(io_threads)),
+      inline_commit_commands_max_(inline_commit_commands_max) {
   events_.reserve(batch_commands_max * 4);
 }
 
@@ -99,8 +101,15 @@ void CoreLoop::run() {
     encode_events(*batch);
     publish_gauges();
     batch->submitted = std::chrono::steady_clock::now();
+    // A small batch with nothing before it in flight is committed right here:
+    // the next batch could not have been decided in time to overlap much.
+    const bool here = in_flight_.load() == 0 && batch->commands <= inline_commit_commands_max_;
     in_flight_.fetch_add(1);
-    committer_->submit(batch->events, batch->tag);
+    if (here) {
+      committer_->commit_here(batch->events, batch->tag);  // on_durable() has run
+    } else {
+      committer_->submit(batch->events, batch->tag);
+    }
   }
 }
 

@@ -122,7 +122,8 @@ class Running {
       shared_.io_metrics.push_back(&threads_.back()->metrics);
     }
     listener_.emplace(thread_ptrs_, options.connections_max);
-    core_.emplace(engine, ingress_, secret, shared_, core_metrics_, thread_ptrs_);
+    core_.emplace(engine, ingress_, secret, shared_, core_metrics_, thread_ptrs_,
+                  options_.inline_commit_commands_max);
   }
 
   std::string bind() { return listener_->bind(options_.listen_host, options_.listen_port); }

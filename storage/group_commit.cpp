@@ -52,6 +52,25 @@ void GroupCommitter::submit(EventBatch* batch, uint64_t tag) {
   queued_cv_.notify_one();
 }
 
+void GroupCommitter::commit_here(EventBatch* batch, uint64_t tag) {
+  BOXOFFICE_ASSERT(batch->sealed());
+  {
+    std::lock_guard lock(mutex_);
+    BOXOFFICE_ASSERT(!stopping_);
+    // Nothing queued and nothing committing: the committer thread is idle
+    // (or about to wait) and appends nothing until the next submit(), which
+    // only this thread makes.
+    BOXOFFICE_ASSERT(queue_count_ == 0);
+    for (const BatchState state : states_) BOXOFFICE_ASSERT(state != BatchState::committing);
+    BatchState& state = states_[index_of(batch)];
+    BOXOFFICE_ASSERT(state == BatchState::filling);
+    state = BatchState::committing;
+  }
+  std::array<Queued, batches_in_flight_max> taken{};
+  taken[0] = Queued{batch, tag};
+  commit(taken, 1);
+}
+
 void GroupCommitter::release(EventBatch* batch) {
   {
     std::lock_guard lock(mutex_);

@@ -15,9 +15,15 @@
 //   every later one: nothing is acknowledged that is not durable.
 // - The pool holds batches_in_flight_max batches. acquire() blocks only while
 //   all of them are filled, queued, committing or not yet released.
+// - commit_here() is submit() done on the caller's thread, for a caller that
+//   has nothing in flight: it appends the batch, delivers its completion and
+//   only then returns. Under light load that saves two hand-overs between
+//   threads per batch (to the committer and back), which cost more than the
+//   overlap of deciding and syncing gains while batches are small.
 // - stop() commits everything submitted, delivers its completions, and joins
-//   the thread. After it, submit() is a programmer error.
-// - acquire() and submit() from one thread (the core); release() from any.
+//   the thread. After it, submit() and commit_here() are programmer errors.
+// - acquire(), submit() and commit_here() from one thread (the core);
+//   release() from any.
 #pragma once
 
 #include <array>
@@ -52,6 +58,10 @@ class GroupCommitter {
   // Queues a filled batch (from acquire()) for commit; `tag` comes back with
   // its completion.
   void submit(EventBatch* batch, uint64_t tag);
+  // Commits a filled batch on this thread and calls on_durable(batch, tag,
+  // status) before it returns. REQUIRES: every completion of the batches
+  // submitted before it has been delivered (nothing queued or committing).
+  void commit_here(EventBatch* batch, uint64_t tag);
   // Returns a batch whose completion was delivered to the pool.
   void release(EventBatch* batch);
   // Drains and joins. Idempotent. Not from the committer thread.

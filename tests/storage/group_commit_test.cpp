@@ -1,7 +1,8 @@
 // GroupCommitter over a real EventLog: completions in order with their tags,
 // every event readable afterwards, stop() draining, a failure failing every
-// later batch, the pool's back-pressure, and completions consumed on another
-// thread (the shape the server uses; run under ThreadSanitizer).
+// later batch, the pool's back-pressure, completions consumed on another
+// thread (the shape the server uses; run under ThreadSanitizer), and
+// commit_here() between submitted batches.
 #include "storage/group_commit.hpp"
 
 #include <doctest/doctest.h>
@@ -26,6 +27,7 @@ struct Completion {
   Status status;
   uint64_t first_seq = 0;
   size_t count = 0;
+  std::thread::id thread;  // where the completion was delivered
 };
 
 // Records completions and releases each batch right away, on the committer
@@ -39,11 +41,21 @@ struct Recorder {
     return [this](EventBatch* batch, uint64_t tag, const Status& status) {
       {
         std::lock_guard lock(mutex);
-        completions.push_back({tag, status, batch->first_seq(), batch->count()});
+        completions.push_back(
+            {tag, status, batch->first_seq(), batch->count(), std::this_thread::get_id()});
       }
       committer->release(batch);
     };
   }
+};
+
+// A committer over a fresh log, with a Recorder.
+struct Rig {
+  TempDir tmp;
+  std::unique_ptr<EventLog> log = test::open_log(tmp.path());
+  Recorder recorder;
+  GroupCommitter committer{*log, recorder.callback()};
+  Rig() { recorder.committer = &committer; }
 };
 
 // The core's side: fills the next batch with `count` events and submits it.
@@ -54,12 +66,23 @@ uint64_t submit_events(GroupCommitter& committer, uint64_t next_seq, size_t coun
   return next_seq + count;
 }
 
+// The same, committed on this thread with commit_here().
+uint64_t commit_events_here(GroupCommitter& committer, uint64_t next_seq, size_t count,
+                            uint64_t tag) {
+  EventBatch* batch = committer.acquire();
+  test::fill(*batch, next_seq, count);
+  committer.commit_here(batch, tag);
+  return next_seq + count;
+}
+
+size_t completions(Recorder& recorder) {
+  std::lock_guard lock(recorder.mutex);
+  return recorder.completions.size();
+}
+
 TEST_CASE("batches become durable in order, each completion with its tag") {
-  TempDir tmp;
-  auto log = test::open_log(tmp.path());
-  Recorder recorder;
-  GroupCommitter committer(*log, recorder.callback());
-  recorder.committer = &committer;
+  Rig rig;
+  auto& [tmp, log, recorder, committer] = rig;
   constexpr uint64_t batches = 500;
   uint64_t next_seq = 1;
   for (uint64_t tag = 0; tag < batches; tag++) {
@@ -87,12 +110,59 @@ TEST_CASE("batches become durable in order, each completion with its tag") {
   CHECK(committer.last_commit_batches() <= batches_in_flight_max);
 }
 
+TEST_CASE("commit_here() commits on the calling thread, between submitted batches, in order") {
+  Rig rig;
+  auto& [tmp, log, recorder, committer] = rig;
+  uint64_t next_seq = 1;
+  uint64_t tag = 0;
+  for (int round = 0; round < 20; round++) {
+    // Some batches through the committer thread; wait until every one of
+    // them is delivered (the precondition of commit_here).
+    for (int i = 0; i < round % 4; i++) next_seq = submit_events(committer, next_seq, 3, tag++);
+    while (completions(recorder) < tag) std::this_thread::yield();
+    next_seq = commit_events_here(committer, next_seq, round % 5, tag++);
+    // Delivered before commit_here returned, on this thread, and durable.
+    REQUIRE(completions(recorder) == tag);
+    const Completion& c = recorder.completions.back();
+    CHECK(c.tag == tag - 1);
+    CHECK(c.status.is_ok());
+    CHECK(c.thread == std::this_thread::get_id());
+    CHECK(log->last_seq() == next_seq - 1);
+  }
+  committer.stop();
+  REQUIRE(recorder.completions.size() == tag);
+  uint64_t expected_first = 1;
+  for (uint64_t t = 0; t < tag; t++) {
+    const Completion& c = recorder.completions[t];
+    CHECK(c.tag == t);
+    CHECK(c.first_seq == expected_first);
+    expected_first += c.count;
+  }
+  CHECK(test::read_and_check(*log, 1, UINT64_MAX) == next_seq - 1);
+  CHECK(committer.batches_committed() == tag);
+  CHECK(committer.events_committed() == next_seq - 1);
+}
+
+TEST_CASE("a failed write in commit_here() fails that batch at once and every later one") {
+  Rig rig;
+  auto& [tmp, log, recorder, committer] = rig;
+  uint64_t next_seq = commit_events_here(committer, 1, 4, 0);
+  log->fail_next_write_for_test();
+  next_seq = commit_events_here(committer, next_seq, 2, 1);
+  REQUIRE(completions(recorder) == 2);
+  CHECK(recorder.completions[0].status.is_ok());
+  CHECK(recorder.completions[1].status.code == Status::Code::io_error);
+  next_seq = submit_events(committer, next_seq, 2, 2);
+  committer.stop();
+  REQUIRE(recorder.completions.size() == 3);
+  CHECK(recorder.completions[2].status.code == Status::Code::io_error);
+  CHECK(log->last_seq() == 4);
+  CHECK(committer.batches_committed() == 1);
+}
+
 TEST_CASE("stop() commits everything submitted before it returns") {
-  TempDir tmp;
-  auto log = test::open_log(tmp.path());
-  Recorder recorder;
-  GroupCommitter committer(*log, recorder.callback());
-  recorder.committer = &committer;
+  Rig rig;
+  auto& [tmp, log, recorder, committer] = rig;
   uint64_t next_seq = 1;
   for (uint64_t tag = 0; tag < batches_in_flight_max; tag++) {
     next_seq = submit_events(committer, next_seq, 10, tag);
@@ -104,11 +174,8 @@ TEST_CASE("stop() commits everything submitted before it returns") {
 }
 
 TEST_CASE("after a failed write, that batch and every later one fail, in order") {
-  TempDir tmp;
-  auto log = test::open_log(tmp.path());
-  Recorder recorder;
-  GroupCommitter committer(*log, recorder.callback());
-  recorder.committer = &committer;
+  Rig rig;
+  auto& [tmp, log, recorder, committer] = rig;
   uint64_t next_seq = submit_events(committer, 1, 5, 0);
   // Wait for the first one, so the failure hits the second one exactly.
   while (committer.batches_committed() < 1) std::this_thread::yield();
