@@ -24,7 +24,8 @@
 //   boxoffice data directory, or whose format version this build does not
 //   know, each with a message that says so.
 //
-// Threads: append() from one thread at a time (the group committer). Reads
+// Threads: append() from one thread at a time (the group committer: its own
+// thread, or the caller of commit_here() while nothing is in flight). Reads
 // (read, load_newest_snapshot, visit_newest_snapshot, list_snapshots,
 // get_meta, stats, last_seq) from any thread, concurrently with append.
 // put_snapshot and put_meta from any thread. catch_up and close not
