@@ -11,11 +11,11 @@
 //   a batch's replies posted to their connections (reads included: a read
 //   never shows an event that is not durable yet). A batch without events
 //   while no batch is in flight has nothing to wait for: its replies are
-//   posted at once. A batch of at most `inline_commit_commands_max` commands
-//   while no batch is in flight is committed on the core thread itself
-//   (GroupCommitter::commit_here); larger ones, or any while one is in
-//   flight, go to the committer thread, and the core decides the next batch
-//   during their sync.
+//   posted at once. A batch of at most `inline_commit_commands_max`
+//   commands (ServerOptions) while no batch is in flight is committed on
+//   the core thread itself (GroupCommitter::commit_here); larger ones, or
+//   any while one is in flight, go to the committer thread, and the core
+//   decides the next batch during their sync.
 // - After a failed commit: the failed batch and every later one are answered
 //   503, no further command is executed, and the server reports failure.
 #pragma once
@@ -32,7 +32,6 @@
 #include "net/ingress.hpp"
 #include "net/io_thread.hpp"
 #include "net/metrics.hpp"
-#include "net/options.hpp"
 #include "net/render.hpp"
 #include "storage/group_commit.hpp"
 
@@ -44,7 +43,7 @@ class CoreLoop {
  public:
   CoreLoop(Engine& engine, Ingress& ingress, const TokenSecret& secret, ServerShared& shared,
            CoreMetrics& metrics, std::vector<IoThread*> io_threads,
-           uint32_t inline_commit_commands_max = default_inline_commit_commands_max);
+           uint32_t inline_commit_commands_max);
   // REQUIRES: before run(); its completions go to on_durable().
   void set_committer(storage::GroupCommitter* committer) { committer_ = committer; }
   ~CoreLoop();
