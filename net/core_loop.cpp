@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "engine/event_codec.hpp"
+#include "net/options.hpp"
 #include "net/session.hpp"
 
 namespace boxoffice::net {
@@ -28,6 +29,7 @@ CoreLoop::CoreLoop(Engine& engine, Ingress& ingress, const TokenSecret& secret,
       metrics_(metrics),
       io_threads_(std::move(io_threads)),
       inline_commit_commands_max_(inline_commit_commands_max) {
+  BOXOFFICE_ASSERT(!io_threads_.empty() && io_threads_.size() <= io_threads_max);
   events_.reserve(batch_commands_max * 4);
 }
 
@@ -36,6 +38,14 @@ CoreLoop::~CoreLoop() = default;
 void CoreLoop::stop() {
   stop_.store(true);
   ingress_.wake();
+}
+
+CoreLoop::PendingReply& CoreLoop::ReplyList::next() {
+  if (count == items.size()) items.emplace_back();
+  PendingReply& r = items[count++];
+  BOXOFFICE_ASSERT(r.session == nullptr);
+  r.reply.reset();
+  return r;
 }
 
 CoreLoop::CoreBatch* CoreLoop::take_batch() {
@@ -49,6 +59,7 @@ CoreLoop::CoreBatch* CoreLoop::take_batch() {
   }
   CoreBatch* b = free_.back();
   free_.pop_back();
+  BOXOFFICE_ASSERT(b->deliveries_pending.load() == 0);
   return b;
 }
 
@@ -69,10 +80,7 @@ void CoreLoop::run() {
     metrics_.ingress_depth.set(static_cast<int64_t>(n));
     if (!failed_ && std::chrono::steady_clock::now() >= next_tick_) tick();
     if (n == 0 && events_.empty()) {
-      {
-        std::lock_guard lock(mutex_);
-        free_.push_back(batch);
-      }
+      release_batch(batch);
       if (stopping && in_flight_.load() == 0) return;
       ingress_.wait(stopping ? std::chrono::steady_clock::now() + std::chrono::milliseconds(5)
                              : next_tick_);
@@ -82,8 +90,6 @@ void CoreLoop::run() {
     if (failed_) {
       // Nothing was executed: answer now (every answer is a 503).
       post_replies(*batch, false);
-      std::lock_guard lock(mutex_);
-      free_.push_back(batch);
       continue;
     }
     if (events_.empty() && in_flight_.load() == 0) {
@@ -92,8 +98,6 @@ void CoreLoop::run() {
       // before it is seen here (failed is set before in_flight drops), and
       // then this one may have read undurable state: refused too.
       post_replies(*batch, !shared_.failed.load());
-      std::lock_guard lock(mutex_);
-      free_.push_back(batch);
       continue;
     }
     batch->events = committer_->acquire();  // blocks while every batch is in flight
@@ -116,7 +120,7 @@ void CoreLoop::run() {
 void CoreLoop::decide(IngressItem& item, CoreBatch& batch) {
   const Result result = engine_.execute(item.request.command, events_);
   const uint32_t thread = item.session->thread().index;
-  PendingReply& out = batch.replies[thread].emplace_back();
+  PendingReply& out = batch.replies[thread].next();
   render_result(item.request, result, engine_.state(), engine_.now_ms(), tokens_, &out.reply);
   out.session = std::move(item.session);
   out.seq = item.seq;
@@ -129,7 +133,7 @@ void CoreLoop::decide(IngressItem& item, CoreBatch& batch) {
 
 void CoreLoop::refuse(IngressItem& item, CoreBatch& batch) {
   const uint32_t thread = item.session->thread().index;
-  PendingReply& out = batch.replies[thread].emplace_back();
+  PendingReply& out = batch.replies[thread].next();
   render_error(Code::overloaded, "the event log failed; the server accepts no requests",
                &out.reply);
   out.session = std::move(item.session);
@@ -180,30 +184,56 @@ void CoreLoop::on_durable(storage::EventBatch* events, uint64_t tag,
   } else {
     metrics_.last_seq.set(static_cast<int64_t>(events->last_seq()));
   }
-  post_replies(*batch, ok);
   BOXOFFICE_ASSERT(events == batch->events);
   batch->events = nullptr;
+  post_replies(*batch, ok);  // the batch may be reused from here on
   committer_->release(events);
   in_flight_.fetch_sub(1);
-  std::lock_guard lock(mutex_);
-  free_.push_back(batch);
 }
 
 void CoreLoop::post_replies(CoreBatch& batch, bool ok) {
-  for (size_t t = 0; t < batch.replies.size(); t++) {
-    std::vector<PendingReply>& replies = batch.replies[t];
-    if (replies.empty()) continue;
+  // Which threads get replies is settled before the first post: once the
+  // last delivery is done the batch may be reused, so no post may be
+  // followed by a read of it.
+  static_assert(io_threads_max <= 64);
+  uint64_t targets = 0;
+  uint32_t threads = 0;
+  for (uint32_t t = 0; t < batch.replies.size(); t++) {
+    ReplyList& list = batch.replies[t];
+    if (list.count == 0) continue;
     if (!ok) {
-      for (PendingReply& r : replies) {
+      for (uint32_t i = 0; i < list.count; i++) {
         render_error(Code::overloaded, "the event log failed; the server accepts no requests",
-                     &r.reply);
+                     &list.items[i].reply);
       }
     }
-    boost::asio::post(io_threads_[t]->ioc, [replies = std::move(replies)]() mutable {
-      for (PendingReply& r : replies) r.session->deliver(r.seq, r.reply);
-    });
-    replies = {};
+    targets |= uint64_t{1} << t;
+    threads++;
   }
+  if (threads == 0) return release_batch(&batch);
+  batch.deliveries_pending.store(threads);
+  for (uint32_t t = 0; targets != 0; t++, targets >>= 1) {
+    if ((targets & 1) == 0) continue;
+    boost::asio::post(io_threads_[t]->ioc, [this, &batch, t] { deliver(batch, t); });
+  }
+}
+
+// On I/O thread `thread`.
+void CoreLoop::deliver(CoreBatch& batch, uint32_t thread) {
+  ReplyList& list = batch.replies[thread];
+  for (uint32_t i = 0; i < list.count; i++) {
+    PendingReply& r = list.items[i];
+    r.session->deliver(r.seq, r.reply);
+    r.session.reset();
+    if (r.reply.body.capacity() > reply_body_kept_bytes_max) std::string().swap(r.reply.body);
+  }
+  list.count = 0;
+  if (batch.deliveries_pending.fetch_sub(1) == 1) release_batch(&batch);
+}
+
+void CoreLoop::release_batch(CoreBatch* batch) {
+  std::lock_guard lock(mutex_);
+  free_.push_back(batch);
 }
 
 }  // namespace boxoffice::net

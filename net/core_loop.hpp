@@ -38,6 +38,9 @@
 namespace boxoffice::net {
 
 inline constexpr size_t batch_commands_max = 4096;
+// A pooled reply keeps at most this much of its body's memory for the next
+// batch (a hold's reply is a few hundred bytes; a seat map can be far more).
+inline constexpr size_t reply_body_kept_bytes_max = 4096;
 
 class CoreLoop {
  public:
@@ -63,11 +66,20 @@ class CoreLoop {
     uint64_t seq = 0;
     Reply reply;
   };
-  // One batch on its way to the disk: its events and its replies.
+  // One I/O thread's replies of a batch. The entries and their bodies keep
+  // their memory from batch to batch: no allocation once the pool is warm.
+  struct ReplyList {
+    std::vector<PendingReply> items;  // [0, count) are live
+    uint32_t count = 0;
+    PendingReply& next();
+  };
+  // One batch on its way to the disk: its events and its replies. It goes
+  // back to free_ when every I/O thread has delivered its replies.
   struct CoreBatch {
     uint64_t tag = 0;  // its index in batches_
     storage::EventBatch* events = nullptr;
-    std::vector<std::vector<PendingReply>> replies;  // by I/O thread
+    std::vector<ReplyList> replies;               // by I/O thread
+    std::atomic<uint32_t> deliveries_pending{0};  // I/O threads yet to deliver
     uint32_t commands = 0;
     uint32_t event_count = 0;
     std::chrono::steady_clock::time_point submitted;
@@ -77,7 +89,11 @@ class CoreLoop {
   void tick();
   void encode_events(CoreBatch& batch);
   void refuse(IngressItem& item, CoreBatch& batch);
+  // Posts each I/O thread its replies (all 503 when !ok); the batch is
+  // released once they are delivered. The caller must not touch it after.
   void post_replies(CoreBatch& batch, bool ok);
+  void deliver(CoreBatch& batch, uint32_t thread);
+  void release_batch(CoreBatch* batch);
   void publish_gauges();
   CoreBatch* take_batch();
 

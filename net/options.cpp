@@ -80,7 +80,7 @@ std::vector<Flag> flags() {
                "and commit threads measured fastest)",
                [](const std::string& t, ServerOptions& o) {
                  int64_t v = 0;
-                 auto err = int_in(t, 1, 64, &v);
+                 auto err = int_in(t, 1, io_threads_max, &v);
                  if (!err) o.io_threads = static_cast<uint32_t>(v);
                  return err;
                }});

@@ -32,6 +32,9 @@ inline constexpr int64_t shutdown_grace_ms = 8 * 1000;
 // threads) costs more than deciding the next batch meanwhile would gain.
 inline constexpr uint32_t default_inline_commit_commands_max = 256;
 
+// --io-threads is 1 to this.
+inline constexpr uint32_t io_threads_max = 64;
+
 struct ServerOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;

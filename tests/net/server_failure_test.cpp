@@ -1,6 +1,7 @@
 // The server in-process, with each of the core loop's two ways to commit (on
 // the core thread, and through the committer thread): concurrent writes are
-// all acknowledged and survive a restart; a failed commit (the event log's
+// all acknowledged and survive a restart, with one I/O thread and with two
+// (a batch's replies then go to both); a failed commit (the event log's
 // fault injection) is not acknowledged, and the server refuses everything
 // after it.
 #include <doctest/doctest.h>
@@ -20,8 +21,9 @@ using test::Api;
 using test::Response;
 
 // `inline_max` 0: every batch goes through the committer thread.
-ServerOptions options_for(const std::string& dir, uint32_t inline_max) {
+ServerOptions options_for(const std::string& dir, uint32_t inline_max, uint32_t io_threads = 1) {
   ServerOptions o;
+  o.io_threads = io_threads;
   o.listen_host = "127.0.0.1";
   o.listen_port = 0;
   o.data_dir = dir;
@@ -33,16 +35,27 @@ ServerOptions options_for(const std::string& dir, uint32_t inline_max) {
 // and through the committer thread.
 const uint32_t inline_maxes[] = {default_inline_commit_commands_max, 0};
 
-TEST_CASE("concurrent writes are all acknowledged and survive a restart, either way to commit") {
+TEST_CASE(
+    "concurrent writes are all acknowledged and survive a restart, either way to commit, with one "
+    "or two I/O threads") {
   spdlog::set_level(spdlog::level::off);
   constexpr int users = 6;
   constexpr int charges = 40;
-  for (const uint32_t inline_max : inline_maxes) {
+  struct Config {
+    uint32_t inline_max;
+    uint32_t io_threads;
+  };
+  const Config configs[] = {
+      {inline_maxes[0], 1}, {inline_maxes[1], 1}, {inline_maxes[0], 2}, {inline_maxes[1], 2}};
+  for (const Config& config : configs) {
+    const uint32_t inline_max = config.inline_max;
+    const uint32_t io_threads = config.io_threads;
     CAPTURE(inline_max);
+    CAPTURE(io_threads);
     const std::string dir = test::temp_dir("boxoffice-commit-paths");
     std::vector<std::string> tokens;
     {
-      Server server(options_for(dir, inline_max));
+      Server server(options_for(dir, inline_max, io_threads));
       REQUIRE(server.start() == 0);
       Api setup(server.port());
       for (int u = 0; u < users; u++) tokens.push_back(setup.join("user" + std::to_string(u)));
