@@ -12,8 +12,8 @@
 //   never shows an event that is not durable yet). A batch without events
 //   while no batch is in flight has nothing to wait for: its replies are
 //   posted at once. A batch of at most `inline_commit_commands_max`
-//   commands (ServerOptions) while no batch is in flight is committed on
-//   the core thread itself (GroupCommitter::commit_here); larger ones, or
+//   commands (--inline-commit-commands-max) while no batch is in flight is
+//   committed on the core thread itself (GroupCommitter::commit_here); larger ones, or
 //   any while one is in flight, go to the committer thread, and the core
 //   decides the next batch during their sync.
 // - After a failed commit: the failed batch and every later one are answered
@@ -32,12 +32,12 @@
 #include "net/ingress.hpp"
 #include "net/io_thread.hpp"
 #include "net/metrics.hpp"
+#include "net/options.hpp"
 #include "net/render.hpp"
 #include "storage/group_commit.hpp"
 
 namespace boxoffice::net {
 
-inline constexpr size_t batch_commands_max = 4096;
 // A pooled reply keeps at most this much of its body's memory for the next
 // batch (a hold's reply is a few hundred bytes; a seat map can be far more).
 inline constexpr size_t reply_body_kept_bytes_max = 4096;

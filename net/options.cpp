@@ -148,6 +148,16 @@ std::vector<Flag> flags() {
                  if (!err) o.ingress_queue_max = static_cast<uint32_t>(v);
                  return err;
                }});
+  f.push_back({"inline-commit-commands-max", "N",
+               "a batch of at most this many commands, with no batch before it waiting for its "
+               "sync, is committed on the core thread; larger ones go to the commit thread, 0 to "
+               "4096 (0: every batch goes to the commit thread; default 256)",
+               [](const std::string& t, ServerOptions& o) {
+                 int64_t v = 0;
+                 auto err = int_in(t, 0, batch_commands_max, &v);
+                 if (!err) o.inline_commit_commands_max = static_cast<uint32_t>(v);
+                 return err;
+               }});
   f.push_back({"idle-timeout-seconds", "SECONDS",
                "a connection that does not complete its next request within this is closed, "
                "1 to 86400 s (default 60)",
@@ -283,6 +293,7 @@ std::string ServerOptions::describe() const {
       << " holds-per-user-max=" << engine.holds_per_user_max << " fsync=" << (fsync ? "on" : "off")
       << " demo-catalog=" << (demo_catalog ? "on" : "off") << " log-level=" << log_level
       << " connections-max=" << connections_max << " ingress-queue-max=" << ingress_queue_max
+      << " inline-commit-commands-max=" << inline_commit_commands_max
       << " idle-timeout-seconds=" << idle_timeout_ms / 1000
       << " snapshot-every-events=" << snapshot_every_events
       << " header-bytes-max=" << header_bytes_max << " body-bytes-max=" << body_bytes_max

@@ -10,6 +10,7 @@
 // later, at start-up (also exit code 2).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -26,6 +27,7 @@ inline constexpr uint32_t pipeline_depth_max = 8;  // requests read ahead per co
 inline constexpr int64_t write_timeout_ms = 30 * 1000;
 inline constexpr int64_t tick_interval_ms = 100;
 inline constexpr int64_t shutdown_grace_ms = 8 * 1000;
+inline constexpr size_t batch_commands_max = 4096;  // commands the core decides in one batch
 // Up to this many commands a batch with nothing in flight is committed on the
 // core thread: deciding that many takes tens of microseconds, a small part of
 // a sync, so handing the sync to the committer thread (two wake-ups between
@@ -49,9 +51,9 @@ struct ServerOptions {
   uint32_t ingress_queue_max = 8192;  // commands per I/O thread's queue
   int64_t idle_timeout_ms = 60 * 1000;
   uint64_t snapshot_every_events = 1000000;
-  // Not a flag: batches of up to this many commands, with nothing in flight,
-  // are committed on the core thread (core_loop.hpp). Tests set 0 to send
-  // every batch through the committer thread.
+  // Batches of up to this many commands, with nothing in flight, are
+  // committed on the core thread (core_loop.hpp); 0 sends every batch
+  // through the committer thread (the tests use it to drive both ways).
   uint32_t inline_commit_commands_max = default_inline_commit_commands_max;
 
   // One line with every setting (the admin key is not shown).

@@ -39,6 +39,7 @@ TEST_CASE("defaults") {
   CHECK(s.engine.holds_per_user_max == 4);
   CHECK(s.fsync);
   CHECK(s.demo_catalog);
+  CHECK(s.inline_commit_commands_max == default_inline_commit_commands_max);
 }
 
 TEST_CASE("every flag, both spellings") {
@@ -70,7 +71,9 @@ TEST_CASE("every flag, both spellings") {
                                   "--ingress-queue-max",
                                   "16",
                                   "--idle-timeout-seconds",
-                                  "3"});
+                                  "3",
+                                  "--inline-commit-commands-max",
+                                  "0"});
   REQUIRE_MESSAGE(o.options.has_value(), o.message);
   const ServerOptions& s = *o.options;
   CHECK(s.listen_host == "::1");
@@ -89,6 +92,7 @@ TEST_CASE("every flag, both spellings") {
   CHECK(s.connections_max == 2048);
   CHECK(s.ingress_queue_max == 16);
   CHECK(s.idle_timeout_ms == 3000);
+  CHECK(s.inline_commit_commands_max == 0);
   CHECK(s.describe().find("admin-key=set") != std::string::npos);
   CHECK(s.describe().find("fsync=off") != std::string::npos);
 }
@@ -130,6 +134,8 @@ TEST_CASE("bad flags: exit code 2 and a message naming the flag") {
       {{"--log-level", "loud"}, "--log-level"},
       {{"--connections-max", "0"}, "--connections-max"},
       {{"--ingress-queue-max", "1"}, "--ingress-queue-max"},
+      {{"--inline-commit-commands-max", "4097"}, "--inline-commit-commands-max"},
+      {{"--inline-commit-commands-max", "-1"}, "--inline-commit-commands-max"},
       {{"--data-dir", ""}, "--data-dir"},
       {{"--no-such-flag"}, "no-such-flag"},
       {{"--active-limit"}, "active-limit"},

@@ -9,7 +9,8 @@
 // the instant it stopped; `boxoffice-replay verify` checks the log it left;
 // the server restarts on the same directory; the checker reads every user's
 // token, reservations, payments and balance and every seat map through the
-// API.
+// API. Every other round the server commits every batch on its commit thread
+// (`--inline-commit-commands-max 0`) instead of small ones on the core thread.
 //
 // The ledger holds only answered (2xx) writes. A writer has one request in
 // flight at a time, so at a kill each writer has at most one request whose
@@ -67,6 +68,18 @@ const std::vector<std::string> server_flags = {
     "--log-level", "info",               // for the recovery line
 };
 // clang-format on
+
+// Even rounds run the server as it runs by default (a small batch is
+// committed on the core thread); odd rounds send every batch through the
+// commit thread, so both ways to commit are killed mid-flight.
+std::vector<std::string> server_flags_of_round(uint32_t round) {
+  std::vector<std::string> flags = server_flags;
+  if (round % 2 == 1) {
+    flags.push_back("--inline-commit-commands-max");
+    flags.push_back("0");
+  }
+  return flags;
+}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -989,8 +1002,8 @@ void storm_and_kill(ServerProcess& server, std::vector<std::unique_ptr<Writer>>&
 
 // After a kill: the log verifies; the restart recovers all of it, from a
 // snapshot or not, with the same token secret.
-void verify_and_restart(ServerProcess& server, Tally& tally, uint64_t* from_snapshot,
-                        uint64_t* snapshot_compared, uint64_t* events) {
+void verify_and_restart(ServerProcess& server, uint32_t next_round, Tally& tally,
+                        uint64_t* from_snapshot, uint64_t* snapshot_compared, uint64_t* events) {
   const Verified v = replay_verify(server.data_dir());
   if (v.exit_code != 0 || !v.line.starts_with("verify: ok ")) {
     tally.note(tally.server,
@@ -998,7 +1011,7 @@ void verify_and_restart(ServerProcess& server, Tally& tally, uint64_t* from_snap
   }
   *snapshot_compared += v.snapshot_compared;
   *events = v.last_seq;
-  server.restart();
+  server.restart(server_flags_of_round(next_round));
   const std::string log = server.log();
   const Recovered r = recovery_line(log);
   if (!r.found || r.seq != v.last_seq) {
@@ -1056,7 +1069,7 @@ TEST_CASE(
   std::fflush(stdout);
   const auto started = Clock::now();
 
-  ServerProcess server(server_flags);
+  ServerProcess server(server_flags_of_round(0));
   const Catalog catalog = create_catalog(server.port());
   std::vector<std::unique_ptr<Writer>> writers;
   for (uint32_t i = 0; i < writers_count; i++) {
@@ -1076,7 +1089,7 @@ TEST_CASE(
       tally.in_flight += w->in_flight.op != Op::none;
       tally.absorb(*w);
     }
-    verify_and_restart(server, tally, &totals.from_snapshot, &totals.snapshot_compared,
+    verify_and_restart(server, round + 1, tally, &totals.from_snapshot, &totals.snapshot_compared,
                        &totals.events);
     Checker(server.port(), catalog, tally).run(writers);
     tally.show_new();

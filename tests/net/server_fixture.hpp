@@ -211,6 +211,11 @@ class ServerProcess {
   // had ended already.
   int kill9() { return signal_and_wait(SIGKILL); }
   void restart() { start(); }
+  // Restarts with other extra flags (the same data directory).
+  void restart(std::vector<std::string> args) {
+    args_ = std::move(args);
+    start();
+  }
 
   uint16_t port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
