@@ -44,6 +44,7 @@ struct IoThread {
   IoMetrics metrics;
   ServerShared& shared;
   std::unordered_set<Session*> sessions;  // open connections, this thread only
+  uint64_t sessions_opened = 0;           // connections ever opened here (their serials)
   // Sessions waiting for a new request with nothing pending, least recently
   // active first (an intrusive list through the sessions; this thread only).
   Session* idle_oldest = nullptr;

@@ -159,8 +159,9 @@ std::vector<Flag> flags() {
                  return err;
                }});
   f.push_back({"idle-timeout-seconds", "SECONDS",
-               "a connection that does not complete its next request within this is closed, "
-               "1 to 86400 s (default 60)",
+               "a connection that does not complete its next request within this (plus up to "
+               "a sixteenth more, fixed per connection, so that connections opened together are "
+               "not all closed together) is closed, 1 to 86400 s (default 60)",
                [](const std::string& t, ServerOptions& o) {
                  int64_t v = 0;
                  auto err = int_in(t, 1, 86400, &v);

@@ -97,8 +97,18 @@ bool is_http_error(const beast::error_code& ec) {
 
 }  // namespace
 
+int64_t idle_timeout_of(uint64_t serial, int64_t timeout_ms) {
+  BOXOFFICE_ASSERT(timeout_ms > 0);
+  const auto spread_ms = static_cast<uint64_t>(timeout_ms / idle_spread_fraction);
+  // Fibonacci hashing: consecutive serials land far apart in the spread.
+  const uint64_t mixed = (serial * 0x9E3779B97F4A7C15ULL) >> 32;
+  return timeout_ms + static_cast<int64_t>(mixed % (spread_ms + 1));
+}
+
 Session::Session(asio::ip::tcp::socket socket, IoThread& thread)
-    : thread_(thread), stream_(std::move(socket)) {}
+    : thread_(thread),
+      idle_timeout_ms_(idle_timeout_of(thread.sessions_opened++, thread.shared.idle_timeout_ms)),
+      stream_(std::move(socket)) {}
 
 Session::~Session() {
   unlist_idle();
@@ -118,7 +128,7 @@ void Session::read() {
   parser_.emplace();
   parser_->header_limit(header_bytes_max);
   parser_->body_limit(body_bytes_max);
-  stream_.expires_after(std::chrono::milliseconds(thread_.shared.idle_timeout_ms));
+  stream_.expires_after(std::chrono::milliseconds(idle_timeout_ms_));
   reading_ = true;
   update_idle();
   http::async_read(stream_, buffer_, *parser_,

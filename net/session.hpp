@@ -80,6 +80,13 @@ bool body_over_limit(bool chunked, size_t body_bytes, std::string_view unparsed)
 // has none. Call on that thread.
 bool evict_oldest_idle(IoThread& thread);
 
+// The idle timeout of the `serial`-th connection of a thread: `timeout_ms`
+// plus a spread of up to timeout_ms / idle_spread_fraction, the same for
+// every read of that connection, so that connections opened (or last used)
+// together do not all time out in one pass of their I/O thread.
+inline constexpr int64_t idle_spread_fraction = 16;
+int64_t idle_timeout_of(uint64_t serial, int64_t timeout_ms);
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, IoThread& thread);
@@ -128,6 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t pending() const { return next_seq_ - head_seq_; }
 
   IoThread& thread_;
+  const int64_t idle_timeout_ms_;  // the thread's, with this connection's spread
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_{read_buffer_bytes_max};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

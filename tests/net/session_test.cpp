@@ -1,5 +1,6 @@
 // The session's own measures of a message against its limits, with Beast's
-// parser configured as the session configures it.
+// parser configured as the session configures it; the spread of idle
+// timeouts.
 #include "net/session.hpp"
 
 #include <doctest/doctest.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -120,6 +122,31 @@ TEST_CASE("body_over_limit reads the size on the chunk line") {
   CHECK(body_over_limit(true, 0, ";ext"));                          // no size: as Beast says
   CHECK(body_over_limit(true, 0, ""));
   CHECK(body_over_limit(false, 0, "1"));
+}
+
+TEST_CASE("idle timeouts are spread over a sixteenth of the timeout, by connection") {
+  for (const int64_t timeout_ms : {int64_t{1}, int64_t{1000}, int64_t{15000}, int64_t{86400000}}) {
+    CAPTURE(timeout_ms);
+    const int64_t spread_ms = timeout_ms / idle_spread_fraction;
+    std::set<int64_t> seen;
+    int64_t low = INT64_MAX;
+    int64_t high = INT64_MIN;
+    constexpr uint64_t connections = 2000;
+    for (uint64_t serial = 0; serial < connections; serial++) {
+      const int64_t t = idle_timeout_of(serial, timeout_ms);
+      CHECK(t >= timeout_ms);
+      CHECK(t <= timeout_ms + spread_ms);
+      CHECK(t == idle_timeout_of(serial, timeout_ms));  // the same for every read
+      seen.insert(t);
+      low = std::min(low, t);
+      high = std::max(high, t);
+    }
+    // 2,000 connections opened together time out over (nearly) the whole
+    // spread, a few at each instant, not all at once.
+    const auto instants = static_cast<size_t>(std::min<int64_t>(spread_ms + 1, connections));
+    CHECK(seen.size() * 10 >= instants * 6);
+    CHECK(high - low >= spread_ms * 9 / 10);
+  }
 }
 
 }  // namespace
