@@ -107,7 +107,8 @@ void CoreLoop::run() {
     batch->submitted = std::chrono::steady_clock::now();
     // A small batch with nothing before it in flight is committed right here:
     // the next batch could not have been decided in time to overlap much.
-    const bool here = in_flight_.load() == 0 && batch->commands <= inline_commit_commands_max_;
+    const bool here = inline_commit_commands_max_ > 0 && in_flight_.load() == 0 &&
+                      batch->commands <= inline_commit_commands_max_;
     in_flight_.fetch_add(1);
     if (here) {
       committer_->commit_here(batch->events, batch->tag);  // on_durable() has run
@@ -228,6 +229,10 @@ void CoreLoop::deliver(CoreBatch& batch, uint32_t thread) {
     if (r.reply.body.capacity() > reply_body_kept_bytes_max) std::string().swap(r.reply.body);
   }
   list.count = 0;
+  if (list.items.size() > reply_entries_kept_max) {
+    list.items.resize(reply_entries_kept_max);
+    list.items.shrink_to_fit();
+  }
   if (batch.deliveries_pending.fetch_sub(1) == 1) release_batch(&batch);
 }
 

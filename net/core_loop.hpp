@@ -39,8 +39,12 @@
 namespace boxoffice::net {
 
 // A pooled reply keeps at most this much of its body's memory for the next
-// batch (a hold's reply is a few hundred bytes; a seat map can be far more).
+// batch (a hold's reply is a few hundred bytes; a seat map can be far more),
+// and a batch's list for one I/O thread at most this many entries, so what
+// the pool keeps is bounded: a list's entries beyond it, left by a large
+// batch, are freed after their delivery.
 inline constexpr size_t reply_body_kept_bytes_max = 4096;
+inline constexpr size_t reply_entries_kept_max = 256;
 
 class CoreLoop {
  public:

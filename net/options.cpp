@@ -76,8 +76,7 @@ std::vector<Flag> flags() {
                  return std::nullopt;
                }});
   f.push_back({"io-threads", "N",
-               "HTTP I/O threads, 1 to 64 (default 1: on 2 cores, one I/O thread beside the core "
-               "and commit threads measured fastest)",
+               "HTTP I/O threads, 1 to 64 (default 1; docs/DESIGN.md says what 2 cores measured)",
                [](const std::string& t, ServerOptions& o) {
                  int64_t v = 0;
                  auto err = int_in(t, 1, io_threads_max, &v);
