@@ -1,7 +1,9 @@
 #include "net/core_loop.hpp"
 
 #include <spdlog/spdlog.h>
+#include <bit>
 #include <boost/asio/post.hpp>
+#include <string_view>
 
 #include "engine/event_codec.hpp"
 #include "net/options.hpp"
@@ -10,6 +12,9 @@
 namespace boxoffice::net {
 
 namespace {
+
+constexpr std::string_view log_failed_message =
+    "the event log failed; the server accepts no requests";
 
 TimeMs wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -135,8 +140,7 @@ void CoreLoop::decide(IngressItem& item, CoreBatch& batch) {
 void CoreLoop::refuse(IngressItem& item, CoreBatch& batch) {
   const uint32_t thread = item.session->thread().index;
   PendingReply& out = batch.replies[thread].next();
-  render_error(Code::overloaded, "the event log failed; the server accepts no requests",
-               &out.reply);
+  render_error(Code::overloaded, log_failed_message, &out.reply);
   out.session = std::move(item.session);
   out.seq = item.seq;
 }
@@ -198,21 +202,18 @@ void CoreLoop::post_replies(CoreBatch& batch, bool ok) {
   // followed by a read of it.
   static_assert(io_threads_max <= 64);
   uint64_t targets = 0;
-  uint32_t threads = 0;
   for (uint32_t t = 0; t < batch.replies.size(); t++) {
     ReplyList& list = batch.replies[t];
     if (list.count == 0) continue;
     if (!ok) {
       for (uint32_t i = 0; i < list.count; i++) {
-        render_error(Code::overloaded, "the event log failed; the server accepts no requests",
-                     &list.items[i].reply);
+        render_error(Code::overloaded, log_failed_message, &list.items[i].reply);
       }
     }
     targets |= uint64_t{1} << t;
-    threads++;
   }
-  if (threads == 0) return release_batch(&batch);
-  batch.deliveries_pending.store(threads);
+  if (targets == 0) return release_batch(&batch);
+  batch.deliveries_pending.store(static_cast<uint32_t>(std::popcount(targets)));
   for (uint32_t t = 0; targets != 0; t++, targets >>= 1) {
     if ((targets & 1) == 0) continue;
     boost::asio::post(io_threads_[t]->ioc, [this, &batch, t] { deliver(batch, t); });

@@ -12,10 +12,11 @@
 //   never shows an event that is not durable yet). A batch without events
 //   while no batch is in flight has nothing to wait for: its replies are
 //   posted at once. A batch of at most `inline_commit_commands_max`
-//   commands (--inline-commit-commands-max) while no batch is in flight is
-//   committed on the core thread itself (GroupCommitter::commit_here); larger ones, or
-//   any while one is in flight, go to the committer thread, and the core
-//   decides the next batch during their sync.
+//   commands (--inline-commit-commands-max; 0: none) while no batch is in
+//   flight is committed on the core thread itself
+//   (GroupCommitter::commit_here); larger ones, or any while one is in
+//   flight, go to the committer thread, and the core decides the next batch
+//   during their sync.
 // - After a failed commit: the failed batch and every later one are answered
 //   503, no further command is executed, and the server reports failure.
 #pragma once

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 #include "engine/limits.hpp"
@@ -63,6 +64,23 @@ Flag seconds_flag(const char* name, const char* help, int64_t Config::*field) {
               }};
 }
 
+// An integer flag from `min` to `max`, stored in a field of the options or
+// of their engine Config.
+template <typename Owner, typename T>
+Flag count_flag(const char* name, const char* help, int64_t min, int64_t max, T Owner::*field) {
+  return Flag{name, "N", help, [=](const std::string& t, ServerOptions& o) {
+                int64_t v = 0;
+                auto err = int_in(t, min, max, &v);
+                if (err) return err;
+                if constexpr (std::is_same_v<Owner, Config>) {
+                  o.engine.*field = static_cast<T>(v);
+                } else {
+                  o.*field = static_cast<T>(v);
+                }
+                return err;
+              }};
+}
+
 std::vector<Flag> flags() {
   std::vector<Flag> f;
   f.push_back({"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8080; port 0: any)",
@@ -75,14 +93,10 @@ std::vector<Flag> flags() {
                  o.data_dir = t;
                  return std::nullopt;
                }});
-  f.push_back({"io-threads", "N",
-               "HTTP I/O threads, 1 to 64 (default 1; docs/DESIGN.md says what 2 cores measured)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 1, io_threads_max, &v);
-                 if (!err) o.io_threads = static_cast<uint32_t>(v);
-                 return err;
-               }});
+  f.push_back(
+      count_flag("io-threads",
+                 "HTTP I/O threads, 1 to 64 (default 1; docs/DESIGN.md says what 2 cores measured)",
+                 1, io_threads_max, &ServerOptions::io_threads));
   f.push_back({"admin-key", "KEY",
                "the X-Admin-Key that admin calls must carry (default: none, every admin call "
                "is 403)",
@@ -90,13 +104,8 @@ std::vector<Flag> flags() {
                  o.admin_key = t.empty() ? std::nullopt : std::optional<std::string>(t);
                  return std::optional<std::string>();
                }});
-  f.push_back({"active-limit", "N", "tokens active at once, 1 to 1000000 (default 1000)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 1, limits::active_limit_max, &v);
-                 if (!err) o.engine.active_limit = static_cast<uint32_t>(v);
-                 return err;
-               }});
+  f.push_back(count_flag("active-limit", "tokens active at once, 1 to 1000000 (default 1000)", 1,
+                         limits::active_limit_max, &Config::active_limit));
   f.push_back(seconds_flag("hold-ttl-seconds", "how long a hold lasts, 1 to 86400 s (default 300)",
                            &Config::hold_ttl_ms));
   f.push_back(seconds_flag("token-ttl-seconds",
@@ -106,13 +115,8 @@ std::vector<Flag> flags() {
                            "a waiting token not polled for this long is dropped, 1 to 86400 s "
                            "(default 120)",
                            &Config::queue_idle_ms));
-  f.push_back({"holds-per-user-max", "N", "held reservations per user, 1 to 100 (default 4)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 1, limits::holds_per_user_max, &v);
-                 if (!err) o.engine.holds_per_user_max = static_cast<uint32_t>(v);
-                 return err;
-               }});
+  f.push_back(count_flag("holds-per-user-max", "held reservations per user, 1 to 100 (default 4)",
+                         1, limits::holds_per_user_max, &Config::holds_per_user_max));
   f.push_back({"fsync", "on|off",
                "sync the event log before answering (default on; off loses acknowledged "
                "writes on a power failure, for benchmarks only)",
@@ -129,34 +133,21 @@ std::vector<Flag> flags() {
                  }
                  return "must be trace, debug, info, warn, error or off";
                }});
-  f.push_back({"connections-max", "N",
-               "open client connections, 1 to 1000000; beyond it new connections are closed "
-               "at once (default 10000, lowered to fit the open-files limit)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 1, 1000000, &v);
-                 if (!err) o.connections_max = static_cast<uint32_t>(v);
-                 return err;
-               }});
-  f.push_back({"ingress-queue-max", "N",
-               "commands queued per I/O thread for the core, 16 to 1048576; when full, "
-               "requests get 503 OVERLOADED (default 8192)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 16, 1 << 20, &v);
-                 if (!err) o.ingress_queue_max = static_cast<uint32_t>(v);
-                 return err;
-               }});
-  f.push_back({"inline-commit-commands-max", "N",
-               "a batch of at most this many commands, with no batch before it waiting for its "
-               "sync, is committed on the core thread; larger ones go to the commit thread, 0 to "
-               "4096 (0: every batch goes to the commit thread; default 256)",
-               [](const std::string& t, ServerOptions& o) {
-                 int64_t v = 0;
-                 auto err = int_in(t, 0, batch_commands_max, &v);
-                 if (!err) o.inline_commit_commands_max = static_cast<uint32_t>(v);
-                 return err;
-               }});
+  f.push_back(
+      count_flag("connections-max",
+                 "open client connections, 1 to 1000000; beyond it new connections are closed "
+                 "at once (default 10000, lowered to fit the open-files limit)",
+                 1, 1000000, &ServerOptions::connections_max));
+  f.push_back(count_flag("ingress-queue-max",
+                         "commands queued per I/O thread for the core, 16 to 1048576; when full, "
+                         "requests get 503 OVERLOADED (default 8192)",
+                         16, 1 << 20, &ServerOptions::ingress_queue_max));
+  f.push_back(
+      count_flag("inline-commit-commands-max",
+                 "a batch of at most this many commands, with no batch before it waiting for its "
+                 "sync, is committed on the core thread; larger ones go to the commit thread, 0 to "
+                 "4096 (0: every batch goes to the commit thread; default 256)",
+                 0, batch_commands_max, &ServerOptions::inline_commit_commands_max));
   f.push_back({"idle-timeout-seconds", "SECONDS",
                "a connection that does not complete its next request within this (plus up to "
                "a sixteenth more, fixed per connection, so that connections opened together are "
