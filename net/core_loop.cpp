@@ -116,8 +116,10 @@ void CoreLoop::run() {
                       batch->commands <= inline_commit_commands_max_;
     in_flight_.fetch_add(1);
     if (here) {
+      metrics_.commits_on_core.add();
       committer_->commit_here(batch->events, batch->tag);  // on_durable() has run
     } else {
+      metrics_.commits_on_committer.add();
       committer_->submit(batch->events, batch->tag);
     }
   }

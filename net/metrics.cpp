@@ -153,6 +153,10 @@ void render_metrics(std::span<const IoMetrics* const> io, const CoreMetrics& cor
   const Histogram* commit[] = {&core.commit_latency_us};
   histogram(t, "boxoffice_commit_duration_seconds",
             "time from a batch handed to the log to it being durable", true, commit);
+  t.head("boxoffice_commits_total", "counter",
+         "batches handed to the log, by the thread that commits them");
+  t << "boxoffice_commits_total{thread=\"core\"} " << core.commits_on_core.get() << "\n";
+  t << "boxoffice_commits_total{thread=\"committer\"} " << core.commits_on_committer.get() << "\n";
   counter(t, "boxoffice_commit_failures_total", "failed commits (the server stops writing)",
           core.commit_failures.get());
   gauge(t, "boxoffice_active_tokens", "tokens active now", core.active_tokens.get());

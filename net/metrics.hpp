@@ -95,6 +95,8 @@ struct CoreMetrics {
   Counter seat_conflicts;   // 409 SEAT_UNAVAILABLE
   Gauge last_seq;           // last durable event sequence number
   Counter commit_failures;
+  Counter commits_on_core;       // batches committed on the core thread itself
+  Counter commits_on_committer;  // batches handed to the commit thread
 };
 
 // Renders every metric. `connections` is the number of open connections.

@@ -1,7 +1,8 @@
 // The server in-process, with each of the core loop's two ways to commit (on
 // the core thread, and through the committer thread): concurrent writes are
 // all acknowledged and survive a restart, with one I/O thread and with two
-// (a batch's replies then go to both); a failed commit (the event log's
+// (a batch's replies then go to both), and batches take the way to commit
+// the flag says (boxoffice_commits_total); a failed commit (the event log's
 // fault injection) is not acknowledged, and the server refuses everything
 // after it.
 #include <doctest/doctest.h>
@@ -31,6 +32,18 @@ ServerOptions options_for(const std::string& dir, uint32_t inline_max, uint32_t 
   return o;
 }
 
+// The value of one sample of GET /metrics ("name{labels}"), or -1.
+int64_t metric(Api& api, std::string_view sample) {
+  const Response r = api.get("/metrics");
+  const std::string key = "\n" + std::string(sample) + " ";
+  const size_t at = r.body.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoll(r.body.substr(at + key.size()));
+}
+
+constexpr std::string_view commits_on_core = "boxoffice_commits_total{thread=\"core\"}";
+constexpr std::string_view commits_on_committer = "boxoffice_commits_total{thread=\"committer\"}";
+
 // Both ways to commit: on the core thread (the default, for small batches)
 // and through the committer thread.
 const uint32_t inline_maxes[] = {default_inline_commit_commands_max, 0};
@@ -59,6 +72,15 @@ TEST_CASE(
       REQUIRE(server.start() == 0);
       Api setup(server.port());
       for (int u = 0; u < users; u++) tokens.push_back(setup.join("user" + std::to_string(u)));
+      // One client at a time: with small batches committed on the core
+      // thread, no batch has one before it in flight, so none is handed over.
+      if (inline_max == 0) {
+        CHECK(metric(setup, commits_on_core) == 0);
+        CHECK(metric(setup, commits_on_committer) >= users);
+      } else {
+        CHECK(metric(setup, commits_on_core) >= users);
+        CHECK(metric(setup, commits_on_committer) == 0);
+      }
       // Each client charges 1, 2, ..., charges on its own connection, all at once.
       std::vector<std::vector<int>> statuses(users);
       std::vector<std::thread> clients;
@@ -74,6 +96,7 @@ TEST_CASE(
         CHECK(setup.get("/v1/balance", tokens[u]).integer("balance") ==
               charges * (charges + 1) / 2);
       }
+      if (inline_max == 0) CHECK(metric(setup, commits_on_core) == 0);
       CHECK(server.stop() == 0);
     }
     Server server(options_for(dir, inline_max));
