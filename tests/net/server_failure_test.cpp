@@ -4,7 +4,7 @@
 // (a batch's replies then go to both), and batches take the way to commit
 // the flag says (boxoffice_commits_total); a failed commit (the event log's
 // fault injection) is not acknowledged, and the server refuses everything
-// after it.
+// after it, on every I/O thread.
 #include <doctest/doctest.h>
 #include <spdlog/spdlog.h>
 
@@ -48,18 +48,20 @@ constexpr std::string_view commits_on_committer = "boxoffice_commits_total{threa
 // and through the committer thread.
 const uint32_t inline_maxes[] = {default_inline_commit_commands_max, 0};
 
+// Each way to commit, with one I/O thread and with two.
+struct Config {
+  uint32_t inline_max;
+  uint32_t io_threads;
+};
+const Config configs[] = {
+    {inline_maxes[0], 1}, {inline_maxes[1], 1}, {inline_maxes[0], 2}, {inline_maxes[1], 2}};
+
 TEST_CASE(
     "concurrent writes are all acknowledged and survive a restart, either way to commit, with one "
     "or two I/O threads") {
   spdlog::set_level(spdlog::level::off);
   constexpr int users = 6;
   constexpr int charges = 40;
-  struct Config {
-    uint32_t inline_max;
-    uint32_t io_threads;
-  };
-  const Config configs[] = {
-      {inline_maxes[0], 1}, {inline_maxes[1], 1}, {inline_maxes[0], 2}, {inline_maxes[1], 2}};
   for (const Config& config : configs) {
     const uint32_t inline_max = config.inline_max;
     const uint32_t io_threads = config.io_threads;
@@ -112,16 +114,21 @@ TEST_CASE(
 
 TEST_CASE("after a failed commit nothing undurable is acknowledged and everything is refused") {
   spdlog::set_level(spdlog::level::off);
-  for (const uint32_t inline_max : inline_maxes) {
+  for (const Config& config : configs) {
+    const uint32_t inline_max = config.inline_max;
     CAPTURE(inline_max);
+    CAPTURE(config.io_threads);
     const std::string dir = test::temp_dir("boxoffice-failure");
     std::string token;
     {
-      Server server(options_for(dir, inline_max));
+      Server server(options_for(dir, inline_max, config.io_threads));
       REQUIRE(server.start() == 0);
       Api api(server.port());
       token = api.join("walt");
       REQUIRE(api.charge(token, 5).status == 200);
+      // A second connection, on the other I/O thread when there are two.
+      Api other(server.port());
+      REQUIRE(other.get("/v1/balance", token).status == 200);
 
       server.log_for_test().fail_next_write_for_test();
       Response r = api.charge(token, 7);
@@ -133,6 +140,8 @@ TEST_CASE("after a failed commit nothing undurable is acknowledged and everythin
       CHECK(r.text("status") == "failed");
       CHECK(api.get("/v1/balance", token).status == 503);
       CHECK(api.get("/v1/concerts").status == 503);
+      CHECK(other.get("/v1/balance", token).status == 503);
+      CHECK(other.charge(token, 1).status == 503);
       CHECK(server.stop() == 1);
     }
     // Restarted: the acknowledged charge is there (the refused one may or may not be).
