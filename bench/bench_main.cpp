@@ -14,7 +14,9 @@
 //                                   snapshot in s
 //
 // Each prints a summary and, as its last line (with --json, its only line),
-// one JSON object.
+// one JSON object; both include the share of the machine's CPU time the
+// hypervisor stole during the run (`cpu_stolen_share`; a run with more than
+// a few % stolen was disturbed and should be repeated).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,7 @@
 
 #include "bench/commit_bench.hpp"
 #include "bench/core_bench.hpp"
+#include "bench/cpu_steal.hpp"
 #include "bench/replay_bench.hpp"
 #include "engine/limits.hpp"
 
@@ -49,6 +52,21 @@ std::string flag_string(int argc, char** argv, const char* flag, const std::stri
   return value == nullptr ? fallback : std::string(value);
 }
 
+// Prints the summary's steal line (without --json) and the JSON object
+// `json` with "cpu_stolen_share" added as its last field.
+void print_result(bool json, std::string object, const boxoffice::bench::CpuCounters& before) {
+  const double share =
+      boxoffice::bench::cpu_stolen_share(before, boxoffice::bench::read_cpu_counters());
+  if (!json) std::printf("  CPU stolen:     %12.1f %% of the machine's CPU time\n", 100 * share);
+  if (!object.empty() && object.back() == '}') {
+    char field[48];
+    std::snprintf(field, sizeof field, ", \"cpu_stolen_share\": %.3f}", share);
+    object.pop_back();
+    object += field;
+  }
+  std::printf("%s\n", object.c_str());
+}
+
 bool has_flag(int argc, char** argv, const char* flag) {
   for (int i = 2; i < argc; i++) {
     if (std::strcmp(argv[i], flag) == 0) return true;
@@ -67,6 +85,7 @@ int core(int argc, char** argv) {
     std::printf("core: one thread, %u dates x %u seats, %u active users\n", options.dates,
                 options.seats_per_date, options.users);
   }
+  const auto cpu_before = boxoffice::bench::read_cpu_counters();
   const auto r = boxoffice::bench::run_core_bench(options);
   if (!json) {
     std::printf("  hold storm:   %12.0f holds/s (decided + applied + encoded), %.1f%% accepted\n",
@@ -77,7 +96,7 @@ int core(int argc, char** argv) {
     std::printf("  memory:       %12.2f bytes per seat\n", r.bytes_per_seat);
     std::printf("  name hash:    %12.2f ns per user name (keyed, 6 to 11 bytes)\n", r.name_hash_ns);
   }
-  std::printf("%s\n", boxoffice::bench::to_json(r).c_str());
+  print_result(json, boxoffice::bench::to_json(r), cpu_before);
   return 0;
 }
 
@@ -120,6 +139,7 @@ int commit(int argc, char** argv) {
         options.producers, fsync.c_str(), options.dates, options.seats_per_date, options.users,
         run);
   }
+  const auto cpu_before = boxoffice::bench::read_cpu_counters();
   boxoffice::bench::CommitBenchResult r;
   if (const std::string error = boxoffice::bench::run_commit_bench(options, &r); !error.empty()) {
     std::fprintf(stderr, "commit: %s\n", error.c_str());
@@ -140,7 +160,7 @@ int commit(int argc, char** argv) {
                 static_cast<unsigned long long>(r.ring_full_waits),
                 static_cast<double>(r.log_bytes) / (1 << 20));
   }
-  std::printf("%s\n", boxoffice::bench::to_json(r).c_str());
+  print_result(json, boxoffice::bench::to_json(r), cpu_before);
   return 0;
 }
 
@@ -161,6 +181,7 @@ int replay(int argc, char** argv) {
                 static_cast<unsigned long long>(options.events), options.runs,
                 options.cold ? "dropped before each run" : "warm");
   }
+  const auto cpu_before = boxoffice::bench::read_cpu_counters();
   boxoffice::bench::ReplayBenchResult r;
   if (const std::string error = boxoffice::bench::run_replay_bench(options, &r); !error.empty()) {
     std::fprintf(stderr, "replay: %s\n", error.c_str());
@@ -188,7 +209,7 @@ int replay(int argc, char** argv) {
     std::printf("  restart:        %12.3f s (open + snapshot + %llu events, median)\n",
                 r.recovery_s, static_cast<unsigned long long>(r.recovery_events));
   }
-  std::printf("%s\n", boxoffice::bench::to_json(r).c_str());
+  print_result(json, boxoffice::bench::to_json(r), cpu_before);
   return 0;
 }
 
