@@ -52,8 +52,8 @@ std::string flag_string(int argc, char** argv, const char* flag, const std::stri
   return value == nullptr ? fallback : std::string(value);
 }
 
-// Prints the summary's steal line (without --json) and the JSON object
-// `json` with "cpu_stolen_share" added as its last field.
+// Prints the summary's steal line (without --json), then `object` (one
+// JSON object) with "cpu_stolen_share" added as its last field.
 void print_result(bool json, std::string object, const boxoffice::bench::CpuCounters& before) {
   const double share =
       boxoffice::bench::cpu_stolen_share(before, boxoffice::bench::read_cpu_counters());
