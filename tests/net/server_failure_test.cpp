@@ -74,8 +74,9 @@ TEST_CASE(
       REQUIRE(server.start() == 0);
       Api setup(server.port());
       for (int u = 0; u < users; u++) tokens.push_back(setup.join("user" + std::to_string(u)));
-      // One client at a time: with small batches committed on the core
-      // thread, no batch has one before it in flight, so none is handed over.
+      // One client at a time, so no batch has one before it in flight: with
+      // small batches committed on the core thread none is handed over, and
+      // with 0 every one is.
       if (inline_max == 0) {
         CHECK(metric(setup, commits_on_core) == 0);
         CHECK(metric(setup, commits_on_committer) >= users);
