@@ -295,6 +295,9 @@ bool parse_hold(BodyContext& c) {
   if (!seat.has_value()) return c.fail("missing field ", "seatNumber");
   uint32_t concert_id = 0;
   if (!body_id(*concert, &concert_id)) return c.fail("concertId must be a positive integer");
+  // Below 1 is out of range for every date (400 before the state's 404);
+  // above the date's seats only the core can tell.
+  if (*seat < 1) return c.fail("seatNumber must be a positive integer");
   const std::optional<Day> day = parse_day(*date);
   if (!day.has_value()) return c.fail("date must be a real date, YYYY-MM-DD");
   HoldSeat& hold = c.out->command.body.emplace<HoldSeat>();

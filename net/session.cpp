@@ -49,12 +49,63 @@ std::optional<std::string_view> header(const http::request<http::string_body>& r
   return std::string_view(it->value().data(), it->value().size());
 }
 
+// ASCII only, as HTTP's tokens are.
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()),
+                        beast::string_view(b.data(), b.size()));
+}
+
+bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && equals_ignoring_case(s.substr(0, prefix.size()), prefix);
+}
+
+// "http://host:8080/v1/concerts?x" -> "/v1/concerts?x"; any other target as it is.
+std::string_view origin_form(std::string_view target) {
+  size_t authority = 0;
+  if (starts_with_ignoring_case(target, "http://")) authority = 7;
+  if (starts_with_ignoring_case(target, "https://")) authority = 8;
+  if (authority == 0) return target;
+  const size_t path = target.find_first_of("/?", authority);
+  if (path == std::string_view::npos) return "/";
+  if (target[path] == '?') return target;  // no path to name: not found
+  return target.substr(path);
+}
+
+constexpr std::string_view transfer_coding_message =
+    "malformed HTTP request: the only transfer coding served is one chunked";
+constexpr std::string_view target_bytes_message =
+    "malformed HTTP request: the target has a byte outside visible ASCII";
+
 }  // namespace
+
+std::optional<std::string_view> framing_problem(const http::request<http::string_body>& req) {
+  const size_t codings = req.count(http::field::transfer_encoding);
+  if (codings > 1) return transfer_coding_message;
+  if (codings == 1) {
+    std::string_view v = header(req, http::field::transfer_encoding).value();
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (!equals_ignoring_case(v, "chunked")) return transfer_coding_message;
+  }
+  for (const char c : req.target()) {
+    if (c < 0x21 || c > 0x7e) return target_bytes_message;
+  }
+  if (req.count(http::field::host) > 1) return "malformed HTTP request: more than one Host field";
+  if (req.count(http::field::authorization) > 1) {
+    return "malformed HTTP request: more than one Authorization field";
+  }
+  if (req.count("X-Admin-Key") > 1)
+    return "malformed HTTP request: more than one X-Admin-Key field";
+  if (req.count("Idempotency-Key") > 1) {
+    return "malformed HTTP request: more than one Idempotency-Key field";
+  }
+  return std::nullopt;
+}
 
 HttpRequestView request_view(const http::request<http::string_body>& req) {
   HttpRequestView view;
   view.method = method_of(req.method());
-  view.target = std::string_view(req.target().data(), req.target().size());
+  view.target = origin_form(std::string_view(req.target().data(), req.target().size()));
   view.authorization = header(req, http::field::authorization);
   view.idempotency_key = header(req, "Idempotency-Key");
   view.admin_key = header(req, "X-Admin-Key");
@@ -128,13 +179,49 @@ void Session::read() {
   parser_.emplace();
   parser_->header_limit(header_bytes_max);
   parser_->body_limit(body_bytes_max);
-  stream_.expires_after(std::chrono::milliseconds(idle_timeout_ms_));
+  parser_->eager(true);  // one read parses all it brought, header and body
+  stream_.expires_after(std::chrono::milliseconds(idle_timeout_ms_));  // the whole message's
   reading_ = true;
+  read_bytes_ = 0;
+  continue_checked_ = false;
   update_idle();
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t bytes) {
-                     self->on_read(ec, bytes);
-                   });
+  read_some();
+}
+
+// The message is read a part at a time (one read each, or none when the
+// buffer has it), so that its header can be looked at before its body.
+void Session::read_some() {
+  http::async_read_some(stream_, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                          self->on_read_some(ec, bytes);
+                        });
+}
+
+void Session::on_read_some(beast::error_code ec, size_t bytes) {
+  read_bytes_ += bytes;
+  if (ec || closed_ || closing_ || parser_->is_done()) return on_read(ec, read_bytes_);
+  read_some();
+  // After the read has started: the write's deadline must not move the read's.
+  if (parser_->is_header_done()) maybe_continue();
+}
+
+void Session::maybe_continue() {
+  if (continue_checked_) return;
+  continue_checked_ = true;
+  const http::request<http::string_body>& req = parser_->get();
+  if (req.version() < 11) return;  // HTTP/1.0 clients do not wait for it
+  const auto expect = header(req, http::field::expect);
+  if (!expect.has_value() || !equals_ignoring_case(*expect, "100-continue")) return;
+  // An interim answer may not overtake the answers of requests before it.
+  if (writing_ || pending() != 0) return;
+  static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+  write_buf_.assign(continue_line);
+  writing_count_ = 0;
+  writing_ = true;
+  stream_.expires_after(std::chrono::milliseconds(write_timeout_ms));
+  asio::async_write(
+      stream_, asio::buffer(write_buf_),
+      [self = shared_from_this()](beast::error_code e, size_t) { self->on_write(e); });
 }
 
 void Session::on_read(beast::error_code ec, size_t bytes) {
@@ -171,6 +258,7 @@ void Session::on_read(beast::error_code ec, size_t bytes) {
   if (bytes > header_bytes_max && header_block_bytes(parser_->get()) > header_bytes_max) {
     return bad_http(400, header_limit_message);
   }
+  if (const auto problem = framing_problem(parser_->get())) return bad_http(400, *problem);
   handle_request();
   read();
   write();

@@ -11,8 +11,11 @@
 //   deliver()), or is answered at once (routing, auth, shape errors, /healthz,
 //   /metrics, 503 when the ingress ring is full).
 // - Unparseable HTTP gets 400 (a body over the limit: 413; more than
-//   read_buffer_bytes_max unparsed, as a chunk line that never ends: 400)
-//   and the connection closes after the answers before it. `Connection:
+//   read_buffer_bytes_max unparsed, as a chunk line that never ends: 400;
+//   a message whose framing or fields are ambiguous: 400, see
+//   framing_problem) and the connection closes after the answers before it.
+// - A request that expects 100-continue gets an interim 100 once its header
+//   is read, if its body has not come yet and nothing is pending before it. `Connection:
 //   close`, HTTP/1.0 without keep-alive, end of stream and stop() also end
 //   it once every request read so far is answered.
 // - Idle (every request answered and written, and no byte of a next one
@@ -53,8 +56,20 @@ inline constexpr std::string_view header_limit_message = "the header block is ov
 inline constexpr std::string_view body_limit_message = "the body is over 65536 bytes";
 
 // The parts of a request RequestParser reads, as views into `req` (valid
-// while it lives).
+// while it lives). A target in absolute form ("http://host/v1/concerts")
+// is read as its path and query.
 HttpRequestView request_view(
+    const boost::beast::http::request<boost::beast::http::string_body>& req);
+
+// Why a message Beast parsed must still be refused as malformed HTTP (400,
+// then close), or nothing. Beast (1.74) reads a Transfer-Encoding whose last
+// coding is not `chunked` (`gzip`, `identity`, `chunked, chunked`) as a
+// message without a body, so the body would be read as the next request:
+// any Transfer-Encoding but one `chunked` is refused. So are a target with
+// a byte outside visible ASCII, and more than one of the fields that name
+// one thing (Host, Authorization, X-Admin-Key, Idempotency-Key), which two
+// readers of the same message could take differently.
+std::optional<std::string_view> framing_problem(
     const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 // The size of `req`'s header block as a client sends it, start line and
@@ -119,7 +134,11 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void read();
+  void read_some();
+  void on_read_some(boost::beast::error_code ec, size_t bytes);
   void on_read(boost::beast::error_code ec, size_t bytes);
+  // Sends "100 Continue" if the request being read expects it and may have it.
+  void maybe_continue();
   void handle_request();
   void answer_now(uint64_t seq, Reply& reply, BodyType type = BodyType::json);
   void finish_slot(Slot& slot, uint64_t seq, const Reply& reply, BodyType type);
@@ -140,9 +159,11 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_{read_buffer_bytes_max};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::array<Slot, pipeline_depth_max> slots_;
-  uint64_t head_seq_ = 0;       // the oldest unanswered request
-  uint64_t next_seq_ = 0;       // the next request read
-  uint64_t writing_count_ = 0;  // slots in the write in flight
+  uint64_t head_seq_ = 0;          // the oldest unanswered request
+  uint64_t next_seq_ = 0;          // the next request read
+  uint64_t writing_count_ = 0;     // slots in the write in flight
+  size_t read_bytes_ = 0;          // of the message being read, over its reads
+  bool continue_checked_ = false;  // of the message being read
   std::string write_buf_;
   bool reading_ = false;
   bool writing_ = false;

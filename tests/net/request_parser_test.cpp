@@ -183,11 +183,12 @@ TEST_CASE_FIXTURE(Fixture, "holding a seat") {
   CHECK(h.seat == 12);
   CHECK(h.key.view() == "key-1");
 
-  // A seat number out of range is the core's 400 (it knows the seats); a
-  // concert id past 32 bits names no concert (404).
+  // A seat number above the date's seats is the core's 400 (it knows the
+  // seats; below 1 is refused here, below); a concert id past 32 bits names
+  // no concert (404).
   run(Method::post, "/v1/reservations",
-      R"({"concertId": 1, "date": "2026-12-24", "seatNumber": -3})");
-  CHECK(std::get<HoldSeat>(out.command.body).seat == -3);
+      R"({"concertId": 1, "date": "2026-12-24", "seatNumber": 4000000000})");
+  CHECK(std::get<HoldSeat>(out.command.body).seat == 4000000000);
   run(Method::post, "/v1/reservations",
       R"({"concertId": 5000000000, "date": "2026-12-24", "seatNumber": 1})");
   CHECK(raw(std::get<HoldSeat>(out.command.body).concert) == 0);
@@ -200,6 +201,8 @@ TEST_CASE_FIXTURE(Fixture, "holding a seat") {
         R"({"concertId": 1, "date": "2026-12-24", "seatNumber": "1"})",
         R"({"concertId": 1, "date": "2026-12-24", "seatNumber": 99999999999999999999})",
         R"({"concertId": 1, "date": "2026-12-24", "seatNumber": 9223372036854775808})",
+        R"({"concertId": 1, "date": "2026-12-24", "seatNumber": 0})",
+        R"({"concertId": 1, "date": "2026-12-24", "seatNumber": -3})",
         R"({"concertId": 1, "date": "2026-13-01", "seatNumber": 1})",
         R"({"concertId": 1, "date": "24/12/2026", "seatNumber": 1})",
         R"({"concertId": 1, "date": 20261224, "seatNumber": 1})",

@@ -367,6 +367,10 @@ TEST_CASE("authentication, shape and state errors, in the documented order") {
   CHECK(api.get("/v1/concerts/1/dates/2099-01-01/seats", token).status == 404);
   CHECK(api.get("/v1/concerts/1/dates/not-a-date/seats", token).status == 404);
   CHECK(api.hold(token, 9, date, 1).status == 404);
+  // A seat number below 1 is out of range for every date: 400 before the 404.
+  CHECK(api.hold(token, 9, date, 0).status == 400);
+  CHECK(api.hold(token, 1, "2099-01-01", -5).status == 400);
+  CHECK(api.hold(token, 9, date, 51).status == 404);  // above: judged against the date
   CHECK(api.hold(token, 1, "2099-01-01", 1).status == 404);
   CHECK(api.hold(token, 1, "2099-02-30", 1).status == 400);
   CHECK(api.get("/v1/reservations/999", token).status == 404);
