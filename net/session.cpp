@@ -65,16 +65,16 @@ std::string_view origin_form(std::string_view target) {
   if (starts_with_ignoring_case(target, "http://")) authority = 7;
   if (starts_with_ignoring_case(target, "https://")) authority = 8;
   if (authority == 0) return target;
-  const size_t path = target.find_first_of("/?", authority);
+  const size_t path = target.find_first_of("/?#", authority);
   if (path == std::string_view::npos) return "/";
-  if (target[path] == '?') return target;  // no path to name: not found
+  if (target[path] != '/') return target;  // no path to name: not found
   return target.substr(path);
 }
 
 constexpr std::string_view transfer_coding_message =
     "malformed HTTP request: the only transfer coding served is one chunked";
 constexpr std::string_view target_bytes_message =
-    "malformed HTTP request: the target has a byte outside visible ASCII";
+    "malformed HTTP request: the target has a byte outside visible ASCII, '#' or '\\'";
 
 }  // namespace
 
@@ -87,8 +87,13 @@ std::optional<std::string_view> framing_problem(const http::request<http::string
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
     if (!equals_ignoring_case(v, "chunked")) return transfer_coding_message;
   }
+  if (codings > 0 && req.version() < 11) {
+    return "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request";
+  }
   for (const char c : req.target()) {
-    if (c < 0x21 || c > 0x7e) return target_bytes_message;
+    // A fragment's '#' and a backslash have no place in a request's target,
+    // and readers differ on where they end the host of an absolute form.
+    if (c < 0x21 || c > 0x7e || c == '#' || c == '\\') return target_bytes_message;
   }
   if (req.count(http::field::host) > 1) return "malformed HTTP request: more than one Host field";
   if (req.count(http::field::authorization) > 1) {
@@ -180,10 +185,10 @@ void Session::read() {
   parser_->header_limit(header_bytes_max);
   parser_->body_limit(body_bytes_max);
   parser_->eager(true);  // one read parses all it brought, header and body
-  stream_.expires_after(std::chrono::milliseconds(idle_timeout_ms_));  // the whole message's
+  read_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(idle_timeout_ms_);
   reading_ = true;
   read_bytes_ = 0;
-  continue_checked_ = false;
+  header_checked_ = false;
   update_idle();
   read_some();
 }
@@ -191,6 +196,9 @@ void Session::read() {
 // The message is read a part at a time (one read each, or none when the
 // buffer has it), so that its header can be looked at before its body.
 void Session::read_some() {
+  // Set at every step: a write started while no read was pending (the step
+  // before completed from the buffer) sets the read timer too.
+  stream_.expires_at(read_deadline_);
   http::async_read_some(stream_, buffer_, *parser_,
                         [self = shared_from_this()](beast::error_code ec, size_t bytes) {
                           self->on_read_some(ec, bytes);
@@ -200,14 +208,34 @@ void Session::read_some() {
 void Session::on_read_some(beast::error_code ec, size_t bytes) {
   read_bytes_ += bytes;
   if (ec || closed_ || closing_ || parser_->is_done()) return on_read(ec, read_bytes_);
+  const bool header_now = parser_->is_header_done() && !header_checked_;
+  if (header_now) {
+    header_checked_ = true;
+    // Refused from its header alone: answered now, not after a body the
+    // client may be holding back until it hears from us.
+    if (const auto problem = header_problem(read_bytes_)) {
+      reading_ = false;
+      unlist_idle();
+      return bad_http(400, *problem);
+    }
+  }
   read_some();
-  // After the read has started: the write's deadline must not move the read's.
-  if (parser_->is_header_done()) maybe_continue();
+  // After the read has started, so that the write's deadline does not move
+  // the read's: an eager parse stops short of the message's end only with
+  // the buffer used up, so this step reads the socket (and were it not,
+  // the next step sets the read's deadline again).
+  if (header_now) maybe_continue();
+}
+
+std::optional<std::string_view> Session::header_problem(size_t bytes) const {
+  // A message of `bytes` has a header block of at most as many.
+  if (bytes > header_bytes_max && header_block_bytes(parser_->get()) > header_bytes_max) {
+    return header_limit_message;
+  }
+  return framing_problem(parser_->get());
 }
 
 void Session::maybe_continue() {
-  if (continue_checked_) return;
-  continue_checked_ = true;
   const http::request<http::string_body>& req = parser_->get();
   if (req.version() < 11) return;  // HTTP/1.0 clients do not wait for it
   const auto expect = header(req, http::field::expect);
@@ -254,11 +282,7 @@ void Session::on_read(beast::error_code ec, size_t bytes) {
     return bad_http(400, "malformed HTTP request");
   }
   if (ec) return close();  // timeout, reset, end of stream mid-message
-  // A message of `bytes` has a header block of at most as many.
-  if (bytes > header_bytes_max && header_block_bytes(parser_->get()) > header_bytes_max) {
-    return bad_http(400, header_limit_message);
-  }
-  if (const auto problem = framing_problem(parser_->get())) return bad_http(400, *problem);
+  if (const auto problem = header_problem(bytes)) return bad_http(400, *problem);
   handle_request();
   read();
   write();

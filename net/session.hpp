@@ -15,7 +15,8 @@
 //   a message whose framing or fields are ambiguous: 400, see
 //   framing_problem) and the connection closes after the answers before it.
 // - A request that expects 100-continue gets an interim 100 once its header
-//   is read, if its body has not come yet and nothing is pending before it. `Connection:
+//   is read and passes header_problem, if its body has not all come with it
+//   and no request before it is still unanswered (not later, if one was). `Connection:
 //   close`, HTTP/1.0 without keep-alive, end of stream and stop() also end
 //   it once every request read so far is answered.
 // - Idle (every request answered and written, and no byte of a next one
@@ -65,10 +66,11 @@ HttpRequestView request_view(
 // then close), or nothing. Beast (1.74) reads a Transfer-Encoding whose last
 // coding is not `chunked` (`gzip`, `identity`, `chunked, chunked`) as a
 // message without a body, so the body would be read as the next request:
-// any Transfer-Encoding but one `chunked` is refused. So are a target with
-// a byte outside visible ASCII, and more than one of the fields that name
-// one thing (Host, Authorization, X-Admin-Key, Idempotency-Key), which two
-// readers of the same message could take differently.
+// any Transfer-Encoding but one `chunked` is refused, and any at all in an
+// HTTP/1.0 request. So are a target with a byte outside visible ASCII, a
+// '#' or a backslash, and more than one of the fields that name one thing
+// (Host, Authorization, X-Admin-Key, Idempotency-Key): two readers of the
+// same message could take each of these differently.
 std::optional<std::string_view> framing_problem(
     const boost::beast::http::request<boost::beast::http::string_body>& req);
 
@@ -137,6 +139,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_some();
   void on_read_some(boost::beast::error_code ec, size_t bytes);
   void on_read(boost::beast::error_code ec, size_t bytes);
+  // Why the request being read is refused from its header alone (after
+  // `bytes` read), or nothing: the header limit, then framing_problem.
+  std::optional<std::string_view> header_problem(size_t bytes) const;
   // Sends "100 Continue" if the request being read expects it and may have it.
   void maybe_continue();
   void handle_request();
@@ -159,11 +164,12 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_{read_buffer_bytes_max};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::array<Slot, pipeline_depth_max> slots_;
-  uint64_t head_seq_ = 0;          // the oldest unanswered request
-  uint64_t next_seq_ = 0;          // the next request read
-  uint64_t writing_count_ = 0;     // slots in the write in flight
-  size_t read_bytes_ = 0;          // of the message being read, over its reads
-  bool continue_checked_ = false;  // of the message being read
+  uint64_t head_seq_ = 0;       // the oldest unanswered request
+  uint64_t next_seq_ = 0;       // the next request read
+  uint64_t writing_count_ = 0;  // slots in the write in flight
+  size_t read_bytes_ = 0;       // of the message being read, over its reads
+  std::chrono::steady_clock::time_point read_deadline_;  // of the message being read
+  bool header_checked_ = false;                          // of the message being read
   std::string write_buf_;
   bool reading_ = false;
   bool writing_ = false;

@@ -219,6 +219,21 @@ TEST_CASE("a slow or silent client is cut off; others are served meanwhile") {
   check_alive(server.port());
 }
 
+TEST_CASE("a message whose header came with the answer before it is still cut off in time") {
+  // The header of the second request arrives with the first, its body never:
+  // the answer to the first is written while the second is read from the
+  // buffer, and that write's deadline must not become the read's.
+  ServerProcess server({"--idle-timeout-seconds", "1"});
+  Client c(server.port());
+  const auto start = Clock::now();
+  c.write_raw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /v1/queue/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n");
+  const std::string out = c.read_until_close();
+  CHECK(starts_with(out, "HTTP/1.1 200 "));
+  CHECK(Clock::now() - start < std::chrono::seconds(10));  // not the 30 s write timeout
+}
+
 TEST_CASE("1,100 concurrent keep-alive connections") {
   ServerProcess server;
   std::vector<std::unique_ptr<Client>> clients;
@@ -309,6 +324,15 @@ TEST_CASE("a Transfer-Encoding other than one chunked is 400, and its body is no
     CHECK(out.find("transfer coding") != std::string::npos);
     CHECK(out.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
   }
+  // Any Transfer-Encoding in an HTTP/1.0 request, one chunked included.
+  const std::string old = raw_exchange(
+      server.port(),
+      "POST /v1/queue/tokens HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n0\r\n\r\n" +
+          smuggled);
+  CHECK(starts_with(old, "HTTP/1.1 400 "));
+  CHECK(old.find("HTTP/1.0 request") != std::string::npos);
+  CHECK(old.find("HTTP/1.1", 1) == std::string::npos);
   // One chunked coding, in any case and with spaces around it, is served.
   const std::string out = raw_exchange(
       server.port(),
@@ -330,10 +354,15 @@ TEST_CASE("two of a field that names one thing, or a target byte outside ASCII, 
     CHECK(starts_with(out, "HTTP/1.1 400 "));
     CHECK(out.find("more than one " + f + " field") != std::string::npos);
   }
-  const std::string out = raw_exchange(
-      server.port(), "GET /v1/concerts?\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  CHECK(starts_with(out, "HTTP/1.1 400 "));
-  CHECK(out.find("Connection: close") != std::string::npos);
+  for (const std::string_view target :
+       {"/v1/concerts?\xff", "/v1/concerts#x", "http://x#/healthz", "http://x\\@y/healthz"}) {
+    CAPTURE(target);
+    const std::string out =
+        raw_exchange(server.port(), "GET " + std::string(target) +
+                                        " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(starts_with(out, "HTTP/1.1 400 "));
+    CHECK(out.find("Connection: close") != std::string::npos);
+  }
   // One of each is served; so is a request without Host (see docs/API.md).
   CHECK(starts_with(
       raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
@@ -375,6 +404,14 @@ TEST_CASE("a request that expects 100-continue gets it before its body is sent")
       "Content-Length: " +
       std::to_string(body.size()) + "\r\n\r\n" + body);
   CHECK(d.receive().status == 200);  // the same user's live token
+  // A request refused from its header alone is answered at once, without
+  // 100 and without waiting for its body.
+  Client e(server.port());
+  e.write_raw(
+      "POST /v1/queue/tokens HTTP/1.1\r\nHost: x\r\nHost: y\r\nExpect: 100-continue\r\n"
+      "Content-Length: 20\r\n\r\n");
+  REQUIRE(poll_until([&] { return e.socket().available() > 0; }));
+  CHECK(starts_with(e.read_until_close(), "HTTP/1.1 400 "));
   // A body over the limit is refused at once, without 100.
   const std::string out = raw_exchange(
       server.port(),
