@@ -99,8 +99,9 @@ std::optional<std::string_view> framing_problem(const http::request<http::string
   if (req.count(http::field::authorization) > 1) {
     return "malformed HTTP request: more than one Authorization field";
   }
-  if (req.count("X-Admin-Key") > 1)
+  if (req.count("X-Admin-Key") > 1) {
     return "malformed HTTP request: more than one X-Admin-Key field";
+  }
   if (req.count("Idempotency-Key") > 1) {
     return "malformed HTTP request: more than one Idempotency-Key field";
   }
