@@ -14,11 +14,11 @@
 //   read_buffer_bytes_max unparsed, as a chunk line that never ends: 400;
 //   a message whose framing or fields are ambiguous: 400, see
 //   framing_problem) and the connection closes after the answers before it.
+//   `Connection: close`, HTTP/1.0 without keep-alive, end of stream and
+//   stop() also end it once every request read so far is answered.
 // - A request that expects 100-continue gets an interim 100 once its header
 //   is read and passes header_problem, if its body has not all come with it
-//   and no request before it is still unanswered (not later, if one was). `Connection:
-//   close`, HTTP/1.0 without keep-alive, end of stream and stop() also end
-//   it once every request read so far is answered.
+//   and no request before it is still unanswered (not later, if one was).
 // - Idle (every request answered and written, and no byte of a next one
 //   in the buffer when its read began or its last answer went out), it is
 //   on its thread's idle list, least recently active first; bytes that
