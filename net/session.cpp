@@ -79,14 +79,27 @@ constexpr std::string_view target_bytes_message =
 }  // namespace
 
 std::optional<std::string_view> framing_problem(const http::request<http::string_body>& req) {
-  const size_t codings = req.count(http::field::transfer_encoding);
-  if (codings > 1) return transfer_coding_message;
-  if (codings == 1) {
-    std::string_view v = header(req, http::field::transfer_encoding).value();
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    if (!equals_ignoring_case(v, "chunked")) return transfer_coding_message;
+  // One pass over the fields, counting those that must not repeat.
+  size_t codings = 0, hosts = 0, authorizations = 0, admin_keys = 0, idempotency_keys = 0;
+  std::string_view coding;  // the value of the last Transfer-Encoding
+  for (const auto& f : req) {
+    const std::string_view name(f.name_string().data(), f.name_string().size());
+    if (f.name() == http::field::transfer_encoding) {
+      codings++;
+      coding = std::string_view(f.value().data(), f.value().size());
+    } else if (f.name() == http::field::host) {
+      hosts++;
+    } else if (f.name() == http::field::authorization) {
+      authorizations++;
+    } else if (equals_ignoring_case(name, "X-Admin-Key")) {
+      admin_keys++;
+    } else if (equals_ignoring_case(name, "Idempotency-Key")) {
+      idempotency_keys++;
+    }
   }
+  if (codings > 1) return transfer_coding_message;
+  // Beast's parser has taken the whitespace around the value off.
+  if (codings == 1 && !equals_ignoring_case(coding, "chunked")) return transfer_coding_message;
   if (codings > 0 && req.version() < 11) {
     return "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request";
   }
@@ -95,16 +108,10 @@ std::optional<std::string_view> framing_problem(const http::request<http::string
     // and readers differ on where they end the host of an absolute form.
     if (c < 0x21 || c > 0x7e || c == '#' || c == '\\') return target_bytes_message;
   }
-  if (req.count(http::field::host) > 1) return "malformed HTTP request: more than one Host field";
-  if (req.count(http::field::authorization) > 1) {
-    return "malformed HTTP request: more than one Authorization field";
-  }
-  if (req.count("X-Admin-Key") > 1) {
-    return "malformed HTTP request: more than one X-Admin-Key field";
-  }
-  if (req.count("Idempotency-Key") > 1) {
-    return "malformed HTTP request: more than one Idempotency-Key field";
-  }
+  if (hosts > 1) return "malformed HTTP request: more than one Host field";
+  if (authorizations > 1) return "malformed HTTP request: more than one Authorization field";
+  if (admin_keys > 1) return "malformed HTTP request: more than one X-Admin-Key field";
+  if (idempotency_keys > 1) return "malformed HTTP request: more than one Idempotency-Key field";
   return std::nullopt;
 }
 
@@ -283,7 +290,9 @@ void Session::on_read(beast::error_code ec, size_t bytes) {
     return bad_http(400, "malformed HTTP request");
   }
   if (ec) return close();  // timeout, reset, end of stream mid-message
-  if (const auto problem = header_problem(bytes)) return bad_http(400, *problem);
+  if (!header_checked_) {  // else checked when the header came, before its body
+    if (const auto problem = header_problem(bytes)) return bad_http(400, *problem);
+  }
   handle_request();
   read();
   write();
