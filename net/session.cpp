@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -80,10 +81,17 @@ constexpr std::string_view target_bytes_message =
 
 std::optional<std::string_view> framing_problem(const http::request<http::string_body>& req) {
   // One pass over the fields, counting those that must not repeat.
-  size_t codings = 0, hosts = 0, authorizations = 0, admin_keys = 0, idempotency_keys = 0;
-  std::string_view coding;  // the value of the last Transfer-Encoding
+  size_t codings = 0, lengths = 0, hosts = 0, authorizations = 0, admin_keys = 0,
+         idempotency_keys = 0;
+  std::string_view coding;    // the value of the last Transfer-Encoding
+  bool length_digits = true;  // every Content-Length is 1*DIGIT
   for (const auto& f : req) {
-    if (f.name() == http::field::transfer_encoding) {
+    if (f.name() == http::field::content_length) {
+      lengths++;
+      const std::string_view v(f.value().data(), f.value().size());
+      length_digits = length_digits && !v.empty() &&
+                      std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    } else if (f.name() == http::field::transfer_encoding) {
       codings++;
       coding = std::string_view(f.value().data(), f.value().size());
     } else if (f.name() == http::field::host) {
@@ -101,6 +109,11 @@ std::optional<std::string_view> framing_problem(const http::request<http::string
   if (codings == 1 && !equals_ignoring_case(coding, "chunked")) return transfer_coding_message;
   if (codings > 0 && req.version() < 11) {
     return "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request";
+  }
+  // Beast reads "20, 20" (or the field twice with one value) as 20; a reader
+  // that takes the first number only, or refuses the list, frames otherwise.
+  if (lengths > 1 || !length_digits) {
+    return "malformed HTTP request: Content-Length must be one field of digits";
   }
   for (const char c : req.target()) {
     // A fragment's '#' and a backslash have no place in a request's target,

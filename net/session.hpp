@@ -67,8 +67,9 @@ HttpRequestView request_view(
 // coding is not `chunked` (`gzip`, `identity`, `chunked, chunked`) as a
 // message without a body, so the body would be read as the next request:
 // any Transfer-Encoding but one `chunked` is refused, and any at all in an
-// HTTP/1.0 request. So are a target with a byte outside visible ASCII, a
-// '#' or a backslash, and more than one of the fields that name one thing
+// HTTP/1.0 request. So are a Content-Length that is not one field of digits
+// (Beast reads "20, 20" as 20), a target with a byte outside visible ASCII,
+// a '#' or a backslash, and more than one of the fields that name one thing
 // (Host, Authorization, X-Admin-Key, Idempotency-Key): two readers of the
 // same message could take each of these differently.
 std::optional<std::string_view> framing_problem(

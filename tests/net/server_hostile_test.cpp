@@ -342,6 +342,31 @@ TEST_CASE("a Transfer-Encoding other than one chunked is 400, and its body is no
   check_alive(server.port());
 }
 
+TEST_CASE("a Content-Length that is not one field of digits is 400, and its body is not read") {
+  // Beast reads "15, 15", or the field twice with one value, as 15; a reader
+  // that stops at the comma or refuses the list frames the message otherwise.
+  // The request after each asks to close, so that a server that serves them
+  // does not hang the test.
+  ServerProcess server;
+  const std::string body = "{\"userId\":\"cl\"}";
+  for (const std::string_view length :
+       {"15, 15", "15,15", "15\r\nContent-Length: 15", "+15", "0x0f"}) {
+    CAPTURE(length);
+    const std::string out =
+        raw_exchange(server.port(),
+                     "POST /v1/queue/tokens HTTP/1.1\r\nContent-Length: " + std::string(length) +
+                         "\r\n\r\n" + body + "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    CHECK(starts_with(out, "HTTP/1.1 400 "));
+    CHECK(out.find("Connection: close") != std::string::npos);
+    CHECK(out.find("HTTP/1.1", 1) == std::string::npos);  // one answer only
+  }
+  const std::string out = raw_exchange(
+      server.port(),
+      "POST /v1/queue/tokens HTTP/1.1\r\nConnection: close\r\nContent-Length:  15 \r\n\r\n" + body);
+  CHECK(starts_with(out, "HTTP/1.1 201 "));
+  check_alive(server.port());
+}
+
 TEST_CASE("two of a field that names one thing, or a target byte outside ASCII, is 400") {
   ServerProcess server;
   // Each asks to close, so that a server that serves them does not hang the test.
