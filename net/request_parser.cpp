@@ -24,7 +24,6 @@ void ParsedRequest::set_detail(std::string_view a, std::string_view b, std::stri
 
 struct RequestParser::Json {
   ondemand::parser parser{body_bytes_max};
-  simdjson::dom::parser validator{body_bytes_max};
   std::string padded;  // the body, with simdjson's padding after it
 };
 
@@ -93,10 +92,6 @@ class BodyReader {
     out_->set_detail(name, " must be a string");
     return false;
   }
-  bool is_null() {
-    bool null = false;
-    return value_.is_null().get(null) == simdjson::SUCCESS && null;
-  }
   ondemand::value& value() { return value_; }
 
  private:
@@ -104,11 +99,112 @@ class BodyReader {
   ParsedRequest* out_;
 };
 
+// RFC 8259's number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, of any
+// size (a value nobody reads need not fit an int64 or a double).
+bool is_json_number(std::string_view t) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') i++;
+    return i > from;
+  };
+  if (i < t.size() && t[i] == '-') i++;
+  if (i < t.size() && t[i] == '0') {
+    i++;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    i++;
+    if (!digits()) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    i++;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) i++;
+    if (!digits()) return false;
+  }
+  return i == t.size();
+}
+
+// Reads through a value the request does not use (On-Demand would skip it
+// unread): true when it is well-formed JSON whose arrays and objects, `depth`
+// levels below the body, nest at most json_depth_max levels in all. Sets the
+// detail when it is not.
+bool read_unused(ondemand::value value, uint32_t depth, ParsedRequest* out) {
+  ondemand::json_type type = ondemand::json_type::null;
+  bool ok = value.type().get(type) == simdjson::SUCCESS;
+  const bool nests = type == ondemand::json_type::array || type == ondemand::json_type::object;
+  if (ok && nests && depth + 1 > json_depth_max) {
+    out->set_detail("the body nests deeper than 1024 levels");
+    return false;
+  }
+  if (ok) {
+    switch (type) {
+      case ondemand::json_type::array: {
+        ondemand::array array;
+        ok = value.get_array().get(array) == simdjson::SUCCESS;
+        for (auto element : array) {
+          if (!ok) break;
+          ondemand::value v;
+          if (element.get(v) != simdjson::SUCCESS) {
+            ok = false;
+          } else if (!read_unused(v, depth + 1, out)) {
+            return false;
+          }
+        }
+        break;
+      }
+      case ondemand::json_type::object: {
+        ondemand::object object;
+        ok = value.get_object().get(object) == simdjson::SUCCESS;
+        for (auto field : object) {
+          if (!ok) break;
+          std::string_view key;
+          ondemand::value v;
+          if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+              field.value().get(v) != simdjson::SUCCESS) {
+            ok = false;
+          } else if (!read_unused(v, depth + 1, out)) {
+            return false;
+          }
+        }
+        break;
+      }
+      case ondemand::json_type::number: {
+        std::string_view token = value.raw_json_token();  // with the whitespace after it
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t' ||
+                                  token.back() == '\n' || token.back() == '\r')) {
+          token.remove_suffix(1);
+        }
+        ok = is_json_number(token);
+        break;
+      }
+      case ondemand::json_type::string: {
+        std::string_view text;
+        ok = value.get_string().get(text) == simdjson::SUCCESS;
+        break;
+      }
+      case ondemand::json_type::boolean: {
+        bool b = false;
+        ok = value.get_bool().get(b) == simdjson::SUCCESS;
+        break;
+      }
+      case ondemand::json_type::null: {
+        bool null = false;
+        ok = value.is_null().get(null) == simdjson::SUCCESS && null;
+        break;
+      }
+    }
+  }
+  if (!ok) out->set_detail("malformed JSON");
+  return ok;
+}
+
 // Visits every field of one JSON object. on_field(key, BodyReader&) returns
-// 1 (used), 0 (unknown: skipped), -1 (malformed). Sets *unknown when a field
-// was skipped (its value was not validated).
+// 1 (used), 0 (unknown: read through and checked as JSON, then ignored), -1
+// (malformed). `depth`: how deep the object is in the body (0: the body).
 template <typename OnField>
-bool for_each_field(ondemand::object object, ParsedRequest* out, bool* unknown,
+bool for_each_field(ondemand::object object, uint32_t depth, ParsedRequest* out,
                     OnField&& on_field) {
   for (auto field : object) {
     std::string_view key;
@@ -124,7 +220,7 @@ bool for_each_field(ondemand::object object, ParsedRequest* out, bool* unknown,
     BodyReader reader(value, out);
     const int used = on_field(key, reader);
     if (used < 0) return false;
-    if (used == 0) *unknown = true;
+    if (used == 0 && !read_unused(value, depth + 1, out)) return false;
   }
   return true;
 }
@@ -210,8 +306,8 @@ namespace {
 // false with the detail set when it is not one well-formed object with
 // well-typed fields.
 template <typename OnField>
-bool parse_object(ondemand::parser& parser, simdjson::dom::parser& validator,
-                  const std::string& padded, ParsedRequest* out, OnField&& on_field) {
+bool parse_object(ondemand::parser& parser, const std::string& padded, ParsedRequest* out,
+                  OnField&& on_field) {
   const simdjson::padded_string_view view(padded.data(), padded.size(), padded.capacity());
   ondemand::document doc;
   ondemand::object object;
@@ -220,21 +316,11 @@ bool parse_object(ondemand::parser& parser, simdjson::dom::parser& validator,
     out->set_detail("the body must be a JSON object");
     return false;
   }
-  bool unknown = false;
-  if (!for_each_field(object, out, &unknown, on_field)) return false;
+  if (!for_each_field(object, 0, out, on_field)) return false;
   const char* trailing = nullptr;
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
     out->set_detail("malformed JSON (content after the object)");
     return false;
-  }
-  // On-Demand skips unknown values without validating them: validate the
-  // whole document then (rare: well-behaved clients send known fields).
-  if (unknown) {
-    simdjson::dom::element element;
-    if (validator.parse(padded.data(), padded.size(), false).get(element) != simdjson::SUCCESS) {
-      out->set_detail("malformed JSON");
-      return false;
-    }
   }
   return true;
 }
@@ -247,7 +333,6 @@ namespace {
 // detail set when the body is malformed.
 struct BodyContext {
   ondemand::parser& parser;
-  simdjson::dom::parser& validator;
   const std::string& padded;
   ParsedRequest* out;
   TokenId token;
@@ -255,7 +340,7 @@ struct BodyContext {
 
   template <typename OnField>
   bool object(OnField&& on_field) {
-    return parse_object(parser, validator, padded, out, std::forward<OnField>(on_field));
+    return parse_object(parser, padded, out, std::forward<OnField>(on_field));
   }
   bool fail(std::string_view a, std::string_view b = {}) {
     out->set_detail(a, b);
@@ -326,10 +411,7 @@ bool parse_pay(BodyContext& c) {
   std::optional<int64_t> reservation, amount;
   if (!c.object([&](std::string_view k, BodyReader& v) -> int {
         if (k == "reservationId") return v.int64(k, &reservation.emplace()) ? 1 : -1;
-        if (k == "amount") {
-          if (v.is_null()) return amount.reset(), 1;
-          return v.int64(k, &amount.emplace()) ? 1 : -1;
-        }
+        if (k == "amount") return v.int64(k, &amount.emplace()) ? 1 : -1;
         return 0;
       })) {
     return false;
@@ -351,10 +433,7 @@ bool parse_refund(BodyContext& c) {
   std::string_view reason;
   if (!c.object([&](std::string_view k, BodyReader& v) -> int {
         if (k == "reservationId") return v.int64(k, &reservation.emplace()) ? 1 : -1;
-        if (k == "reason") {
-          if (v.is_null()) return reason = {}, 1;
-          return v.string(k, &reason) ? 1 : -1;
-        }
+        if (k == "reason") return v.string(k, &reason) ? 1 : -1;
         return 0;
       })) {
     return false;
@@ -374,14 +453,15 @@ bool parse_refund(BodyContext& c) {
 }
 
 // One element of a new concert's "dates": {"date", "seats", "price"}.
-bool parse_new_date(BodyContext& c, ondemand::value& element, NewDate* out, bool* unknown) {
+bool parse_new_date(BodyContext& c, ondemand::value& element, NewDate* out) {
   ondemand::object object;
   if (element.get_object().get(object) != simdjson::SUCCESS) {
     return c.fail("each of dates must be an object");
   }
   std::optional<int64_t> seats, price;
   std::optional<std::string_view> date;
-  if (!for_each_field(object, c.out, unknown, [&](std::string_view k, BodyReader& v) -> int {
+  // The body's "dates" array holds it: two levels below the body.
+  if (!for_each_field(object, 2, c.out, [&](std::string_view k, BodyReader& v) -> int {
         if (k == "date") return v.string(k, &date.emplace()) ? 1 : -1;
         if (k == "seats") return v.int64(k, &seats.emplace()) ? 1 : -1;
         if (k == "price") return v.int64(k, &price.emplace()) ? 1 : -1;
@@ -398,7 +478,7 @@ bool parse_new_date(BodyContext& c, ondemand::value& element, NewDate* out, bool
   return true;
 }
 
-bool parse_dates(BodyContext& c, BodyReader& v, std::vector<NewDate>* dates, bool* unknown) {
+bool parse_dates(BodyContext& c, BodyReader& v, std::vector<NewDate>* dates) {
   ondemand::array array;
   if (v.value().get_array().get(array) != simdjson::SUCCESS) {
     return c.fail("dates must be an array");
@@ -410,14 +490,14 @@ bool parse_dates(BodyContext& c, BodyReader& v, std::vector<NewDate>* dates, boo
     if (dates->size() == limits::dates_per_concert_max) {
       return c.fail("a concert has 1 to 1000 dates");
     }
-    if (!parse_new_date(c, value, &dates->emplace_back(), unknown)) return false;
+    if (!parse_new_date(c, value, &dates->emplace_back())) return false;
   }
   return true;
 }
 
 bool parse_create_concert(BodyContext& c) {
   CreateConcert& create = c.out->command.body.emplace<CreateConcert>();
-  bool has_title = false, has_dates = false, unknown = false;
+  bool has_title = false, has_dates = false;
   if (!c.object([&](std::string_view k, BodyReader& v) -> int {
         if (k == "title") {
           std::string_view title;
@@ -428,19 +508,10 @@ bool parse_create_concert(BodyContext& c) {
           create.title = title;
           return has_title = true, 1;
         }
-        if (k == "dates")
-          return has_dates = true, parse_dates(c, v, &create.dates, &unknown) ? 1 : -1;
+        if (k == "dates") return has_dates = true, parse_dates(c, v, &create.dates) ? 1 : -1;
         return 0;
       })) {
     return false;
-  }
-  if (unknown) {
-    // Unknown fields inside dates were skipped unvalidated: check the whole body.
-    simdjson::dom::element element;
-    if (c.validator.parse(c.padded.data(), c.padded.size(), false).get(element) !=
-        simdjson::SUCCESS) {
-      return c.fail("malformed JSON");
-    }
   }
   if (!has_title) return c.fail("missing field ", "title");
   if (!has_dates) return c.fail("missing field ", "dates");
@@ -486,7 +557,7 @@ bool RequestParser::parse_command(const HttpRequestView& request, const RouteMat
                                   TokenId token, ParsedRequest* out) {
   const Route r = match.route;
   const auto& p = match.params;
-  BodyContext c{json_->parser, json_->validator, json_->padded, out, token, {}};
+  BodyContext c{json_->parser, json_->padded, out, token, {}};
   if (takes_idempotency_key(r) && request.idempotency_key.has_value()) {
     if (!is_valid_idempotency_key(*request.idempotency_key)) {
       return c.fail("Idempotency-Key must be 1 to 64 printable ASCII characters");
