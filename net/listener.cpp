@@ -1,6 +1,7 @@
 #include "net/listener.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/post.hpp>
 #include <chrono>
 
@@ -21,17 +22,40 @@ Listener::Listener(std::vector<IoThread*> threads, uint32_t connections_max)
       acceptor_(threads_.front()->ioc),
       retry_(threads_.front()->ioc) {}
 
-std::string Listener::bind(const std::string& host, uint16_t port) {
+BoundSocket bind_socket(const std::string& host, uint16_t port, std::string* error) {
   boost::system::error_code ec;
   const std::string h = host == "localhost" ? "127.0.0.1" : host;
   const asio::ip::address address = asio::ip::make_address(h, ec);
-  if (ec) return "'" + host + "' is not an IP address";
+  if (ec) {
+    *error = "'" + host + "' is not an IP address";
+    return {};
+  }
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor(ioc);
   const tcp::endpoint endpoint(address, port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  BoundSocket bound;
+  if (!ec) bound.fd = acceptor.release(ec);
+  if (ec) {
+    *error = "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+    return {};
+  }
+  bound.v6 = address.is_v6();
+  return bound;
+}
+
+std::string Listener::listen(BoundSocket socket) {
+  BOXOFFICE_ASSERT(socket.fd >= 0);
+  boost::system::error_code ec;
+  acceptor_.assign(socket.v6 ? tcp::v6() : tcp::v4(), socket.fd, ec);
+  if (ec) {
+    ::close(socket.fd);
+    return "cannot listen: " + ec.message();
+  }
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen: " + ec.message();
   return "";
 }
 

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "engine/civil_date.hpp"
 #include "engine/event_codec.hpp"
@@ -126,7 +128,7 @@ class Running {
                   options_.inline_commit_commands_max);
   }
 
-  std::string bind() { return listener_->bind(options_.listen_host, options_.listen_port); }
+  std::string listen(BoundSocket socket) { return listener_->listen(socket); }
   asio::ip::tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
 
   void start(Snapshotter* snapshotter) {
@@ -247,6 +249,19 @@ int Server::start() {
 int Server::Impl::start() {
   std::signal(SIGPIPE, SIG_IGN);
   fit_open_files(options);
+  // The address first: a taken one fails the start before anything is written.
+  std::string bind_error;
+  BoundSocket bound = bind_socket(options.listen_host, options.listen_port, &bind_error);
+  if (bound.fd < 0) {
+    spdlog::error("--listen {}:{}: {}", options.listen_host, options.listen_port, bind_error);
+    return 2;
+  }
+  struct CloseUnlessTaken {
+    BoundSocket& socket;
+    ~CloseUnlessTaken() {
+      if (socket.fd >= 0) ::close(socket.fd);
+    }
+  } close_unless_taken{bound};
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
@@ -293,7 +308,8 @@ int Server::Impl::start() {
   }
 
   running.emplace(options, *log, *engine, secret.secret);
-  if (const std::string error = running->bind(); !error.empty()) {
+  const BoundSocket socket = std::exchange(bound, BoundSocket{});  // the listener's now
+  if (const std::string error = running->listen(socket); !error.empty()) {
     spdlog::error("--listen {}:{}: {}", options.listen_host, options.listen_port, error);
     running.reset();
     return 2;

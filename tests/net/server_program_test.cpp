@@ -31,6 +31,8 @@ TEST_CASE("an unusable --listen or --data-dir exits 2 naming it") {
       {"--listen", "nowhere.invalid:1", "--data-dir", dir + "/a", "--log-level", "error"});
   CHECK(code == 2);
   CHECK(out.find("--listen") != std::string::npos);
+  // Nothing is written before the address is bound, not even the directory.
+  CHECK_FALSE(std::filesystem::exists(dir + "/a"));
   {
     ServerProcess running;
     std::tie(code, out) =
@@ -38,6 +40,7 @@ TEST_CASE("an unusable --listen or --data-dir exits 2 naming it") {
                                     "--data-dir", dir + "/b", "--log-level", "error"});
     CHECK(code == 2);
     CHECK(out.find("--listen") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir + "/b"));
     // The same data directory as a running server: refused, not shared.
     std::tie(code, out) = ServerProcess::run_to_exit(
         {"--listen", "127.0.0.1:0", "--data-dir", running.data_dir(), "--log-level", "error"});
