@@ -333,6 +333,46 @@ TEST_CASE(
   CHECK_FALSE(check_invariants(restarted.state(), options).has_value());
 }
 
+TEST_CASE("Restart: a smaller limit sends no one back; it admits once fewer are active") {
+  Config before = small_config();
+  before.active_limit = 3;
+  EngineFixture live(before);
+  const TokenId a = live.join_active("a");
+  const TokenId b = live.join_active("b");
+  const TokenId c = live.join_active("c");
+
+  Config after = before;
+  after.active_limit = 1;
+  Engine restarted(after);
+  for (const std::vector<uint8_t>& bytes : live.log) {
+    Event e;
+    REQUIRE(decode_event(bytes, &e) == DecodeError::none);
+    restarted.recover(e);
+  }
+  const TimeMs t = live.now + 1 * sec;
+  restarted.begin_serving(t);
+  for (const TokenId kept : {a, b, c}) {
+    CHECK(restarted.token_view(kept).status == TokenStatus::active);
+  }
+  std::vector<Event> events;
+  const Result d = restarted.execute(Command{t, JoinQueue{name("d")}}, events);
+  REQUIRE(d.code == Code::ok);
+  CHECK(d.created);
+  CHECK(d.token.status == TokenStatus::waiting);
+  // Two leave: one is still active, which the new limit allows; d waits.
+  CHECK(restarted.execute(Command{t, LeaveQueue{a}}, events).code == Code::ok);
+  CHECK(restarted.execute(Command{t, LeaveQueue{b}}, events).code == Code::ok);
+  CHECK(restarted.token_view(d.token.token).status == TokenStatus::waiting);
+  // The last of them leaves: d's turn, at that instant.
+  events.clear();
+  CHECK(restarted.execute(Command{t + 1, LeaveQueue{c}}, events).code == Code::ok);
+  CHECK(restarted.token_view(d.token.token).status == TokenStatus::active);
+  InvariantOptions options;
+  options.now_ms = restarted.now_ms();
+  options.active_limit = after.active_limit;
+  CHECK_FALSE(check_invariants(restarted.state(), options).has_value());
+}
+
 TEST_CASE("A recovery's tables reserved for its events stay in place while it replays them") {
   EngineFixture live(small_config());
   scripted(live);
