@@ -99,6 +99,10 @@ class BodyReader {
   ParsedRequest* out_;
 };
 
+// On-Demand asserts (and only in debug builds) that it is never led deeper
+// than its parser's depth; read_unused stops before that.
+static_assert(json_depth_max + 2 < simdjson::DEFAULT_MAX_DEPTH);
+
 // RFC 8259's number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, of any
 // size (a value nobody reads need not fit an int64 or a double).
 bool is_json_number(std::string_view t) {
@@ -135,7 +139,7 @@ bool read_unused(ondemand::value value, uint32_t depth, ParsedRequest* out) {
   bool ok = value.type().get(type) == simdjson::SUCCESS;
   const bool nests = type == ondemand::json_type::array || type == ondemand::json_type::object;
   if (ok && nests && depth + 1 > json_depth_max) {
-    out->set_detail("the body nests deeper than 1024 levels");
+    out->set_detail("the body nests deeper than 1000 levels");
     return false;
   }
   if (ok) {

@@ -37,8 +37,9 @@ namespace boxoffice::net {
 
 inline constexpr size_t body_bytes_max = 64 * 1024;
 // How deep a body's arrays and objects may nest (the body itself is level
-// 1); deeper is 400. simdjson's default depth, and what the parser recurses.
-inline constexpr uint32_t json_depth_max = 1024;
+// 1); deeper is 400. The parser recurses this deep into unknown fields, and
+// stays below simdjson's own depth limit (net/request_parser.cpp asserts it).
+inline constexpr uint32_t json_depth_max = 1000;
 inline constexpr size_t detail_chars_max = 95;
 
 // The parts of an HTTP request the parser reads. Absent headers are nullopt.

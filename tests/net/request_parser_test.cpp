@@ -130,7 +130,7 @@ TEST_CASE_FIXTURE(Fixture, "an unknown field may hold any JSON value; it must st
         "{\"userId\": \"alice\", \"x\": " + std::string(value) + "}", false);
     expect_reply(Code::invalid_request);
   }
-  // 1024 levels of arrays and objects in all, the body included; not 1025.
+  // 1000 levels of arrays and objects in all, the body included; not 1001.
   const auto nested = [](size_t levels) {
     return "{\"userId\": \"alice\", \"x\": " + std::string(levels - 1, '[') +
            std::string(levels - 1, ']') + "}";
