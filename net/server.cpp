@@ -275,6 +275,9 @@ int Server::Impl::start() {
     spdlog::error("--data-dir {}: cannot open the event log: {}", options.data_dir, s.to_string());
     return 2;
   }
+  if (!log->wal_damage().empty()) {
+    spdlog::critical("the event log is damaged on disk: {}", log->wal_damage());
+  }
   const SecretResult secret = load_or_create_secret(options.data_dir);
   if (!secret.error.empty()) {
     spdlog::error("--data-dir {}: token secret: {}", options.data_dir, secret.error);

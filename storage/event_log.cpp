@@ -14,11 +14,14 @@
 #include <atomic>
 #include <cstdarg>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <system_error>
 
 #include "engine/assert.hpp"
 #include "storage/log_format.hpp"
+#include "storage/wal_scan.hpp"
 
 namespace boxoffice::storage {
 
@@ -35,8 +38,9 @@ using Code = Status::Code;
 // - wal_recovery_mode = kPointInTimeRecovery: a torn last write (a crash
 //   mid-sync) is dropped and the log opens at the last complete batch.
 //   What that mode also means (tested): damage in the middle of the live
-//   WAL (media corruption, not a torn write) stops recovery before it,
-//   silently; the batches after it are gone. kTolerateCorruptedTailRecords
+//   WAL (media corruption, not a torn write) stops recovery before it; the
+//   batches after it are gone. check_wals() finds such damage first, says
+//   what follows it and keeps a copy of the file. kTolerateCorruptedTailRecords
 //   would refuse to open instead, but it also refuses a last record that a
 //   torn write left damaged rather than short (tried on RocksDB 7.8). Once
 //   flushed, events live in table files whose block checksums every read
@@ -216,6 +220,50 @@ Status list_families(const std::string& dir, std::vector<std::string>* families)
   return Status::ok();
 }
 
+// Whether two files hold the same bytes (false when either is unreadable).
+bool same_bytes(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(a, ec);
+  if (ec || fs::file_size(b, ec) != size || ec) return false;
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  return std::equal(std::istreambuf_iterator<char>(x), {}, std::istreambuf_iterator<char>(y));
+}
+
+// Before RocksDB replays the write-ahead logs (and, recovered, deletes
+// them): damage with intact records after it is more than a torn last
+// write (wal_scan.hpp). Point-in-time recovery still stops before it; the
+// file is copied aside (damaged-N-<name>, which RocksDB leaves alone) and
+// *report says what was lost. An unreadable file is left to RocksDB.
+void check_wals(const std::string& dir, std::string* report) {
+  std::error_code ec;
+  std::vector<fs::path> wals;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log" && entry.is_regular_file(ec))
+      wals.push_back(entry.path());
+  }
+  std::sort(wals.begin(), wals.end());
+  for (const fs::path& wal : wals) {
+    const WalScan scan = scan_wal(wal.string());
+    if (!scan.read_ok || !scan.damaged || scan.intact_after == 0) continue;
+    // The first free name, unless an earlier start kept this very file.
+    fs::path copy;
+    bool kept = false;
+    for (uint32_t n = 1; !kept && (copy.empty() || fs::exists(copy, ec)); n++) {
+      copy = fs::path(dir) / ("damaged-" + std::to_string(n) + "-" + wal.filename().string());
+      kept = same_bytes(wal, copy);
+    }
+    if (!kept) fs::copy_file(wal, copy, ec);
+    *report += wal.string() + ": damaged at byte " + std::to_string(scan.damage_at) + ", and " +
+               std::to_string(scan.intact_after) + " intact records follow (the last batch " +
+               "among them starts at event seq " + std::to_string(scan.last_seq_after) +
+               "): recovery stops before the damage, and what follows it is lost although it "
+               "may have been acknowledged; " +
+               (ec ? "the file could not be copied aside (" + ec.message() + ")"
+                   : "the file is kept as " + copy.string()) +
+               ". ";
+  }
+}
+
 }  // namespace
 
 struct EventLog::Impl {
@@ -226,7 +274,8 @@ struct EventLog::Impl {
   rdb::ColumnFamilyHandle* snapshots = nullptr;
   rdb::ColumnFamilyHandle* meta = nullptr;
 
-  bool opened = false;  // every check at open passed (a refused directory is not flushed)
+  bool opened = false;     // every check at open passed (a refused directory is not flushed)
+  std::string wal_damage;  // check_wals' report, "" when none
   std::atomic<uint64_t> last_seq{0};
   rdb::WriteBatch append_batch;  // reused by append(): warmed, it allocates nothing
 
@@ -439,6 +488,7 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (!fresh && options.mode == OpenMode::read_write) check_wals(options.dir, &impl->wal_damage);
   if (Status s = impl->open_db(families); !s.is_ok()) return s;
   if (Status s = impl->check_format(fresh); !s.is_ok()) return s;
   if (Status s = impl->recover_last_seq(); !s.is_ok()) return s;
@@ -454,6 +504,8 @@ const EventLogOptions& EventLog::options() const { return impl_->options; }
 uint64_t EventLog::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
 
 Status EventLog::write_error() const { return impl_->sticky_error(); }
+
+const std::string& EventLog::wal_damage() const { return impl_->wal_damage; }
 
 void EventLog::fail_next_write_for_test() { impl_->fail_next_write.store(true); }
 

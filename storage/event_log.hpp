@@ -156,6 +156,13 @@ class EventLog {
   // The first error of a write, sticky (ok while none failed).
   Status write_error() const;
 
+  // read_write mode: "" or what the open found of damage in a write-ahead
+  // log that intact records follow (media damage, not a torn last write):
+  // recovery stopped before it, and the events after it are not in the
+  // log although they may have been acknowledged; the file is kept beside
+  // the log as damaged-N-<name>.
+  const std::string& wal_damage() const;
+
   // Test hook: the next write fails with io_error as if RocksDB had
   // reported it, and the failure is sticky like a real one.
   void fail_next_write_for_test();

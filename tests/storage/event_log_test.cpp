@@ -541,11 +541,13 @@ TEST_CASE("a torn last write is dropped at open; the log recovers to the batch b
   SUBCASE("intact: everything is there") {
     auto copy = test::open_log(tmp.sub("crashed"));
     CHECK(copy->last_seq() == 7);
+    CHECK(copy->wal_damage().empty());
   }
   SUBCASE("the last record cut short") {
     fs::resize_file(wal, size - 5);
     auto copy = test::open_log(tmp.sub("crashed"));
     CHECK(copy->last_seq() == 3);
+    CHECK(copy->wal_damage().empty());
     CHECK(test::read_and_check(*copy, 1, UINT64_MAX) == 3);
     test::append_events(*copy, 2);  // and it goes on from there
     CHECK(test::read_and_check(*copy, 1, UINT64_MAX) == 5);
@@ -554,10 +556,12 @@ TEST_CASE("a torn last write is dropped at open; the log recovers to the batch b
     flip_byte(wal, static_cast<std::streamoff>(size - 3));
     auto copy = test::open_log(tmp.sub("crashed"));
     CHECK(copy->last_seq() == 3);
+    CHECK(copy->wal_damage().empty());  // nothing after it: a torn write's doing
   }
-  SUBCASE("damage in the middle: point-in-time recovery stops before it, silently") {
-    // Not a crash's doing (media corruption): pinned here so that the cost of
-    // kPointInTimeRecovery stays visible. The first batch's record is hit.
+  SUBCASE("damage in the middle: recovery stops before it, and says what follows") {
+    // Not a crash's doing (media corruption): point-in-time recovery drops
+    // the batches after it, which were acknowledged; the open reports it and
+    // keeps the file. The first batch's record is hit.
     std::ifstream in(wal, std::ios::binary);
     const std::string content((std::istreambuf_iterator<char>(in)), {});
     const size_t at = content.find("event 2 ");
@@ -565,7 +569,53 @@ TEST_CASE("a torn last write is dropped at open; the log recovers to the batch b
     flip_byte(wal, static_cast<std::streamoff>(at));
     auto copy = test::open_log(tmp.sub("crashed"));
     CHECK(copy->last_seq() == 0);  // both batches are gone
+    const std::string& report = copy->wal_damage();
+    CHECK(report.find(wal.filename().string()) != std::string::npos);
+    CHECK(report.find("1 intact records follow") != std::string::npos);
+    CHECK(report.find("starts at event seq 4") != std::string::npos);
+    const fs::path kept = tmp.sub("crashed") + "/damaged-1-" + wal.filename().string();
+    REQUIRE(fs::exists(kept));
+    CHECK(fs::file_size(kept) == size);
+    copy.reset();
+    // While RocksDB keeps the damaged file, each start says so again, and
+    // keeps the one copy.
+    auto again = test::open_log(tmp.sub("crashed"));
+    CHECK(again->wal_damage().find(kept.string()) != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp.sub("crashed") + "/damaged-2-" + wal.filename().string()));
   }
+}
+
+TEST_CASE("damage early in a long WAL is found from the blocks after it") {
+  // 40 batches of 5 events of 1 KiB: about 200 KiB of WAL, 7 blocks of 32 KiB.
+  TempDir tmp;
+  auto log = test::open_log(tmp.sub("data"));
+  for (int i = 0; i < 40; i++) test::append_events(*log, 5, 1024);
+  fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
+  REQUIRE(log->close().is_ok());
+  std::vector<fs::path> wals = files_ending(tmp.sub("crashed"), ".log");
+  REQUIRE(!wals.empty());
+  const fs::path& wal = wals.back();
+  REQUIRE(fs::file_size(wal) > 6 * 32768);
+  // From the first batch's second event to the end of the first block:
+  // nothing there reads as a record, so the scan goes on at the next block.
+  std::string content;
+  {
+    std::ifstream in(wal, std::ios::binary);
+    content.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = content.find("event 2 ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(at < 32768);
+  {
+    std::fstream out(wal, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(at));
+    out << std::string(32768 - at, '\xab');
+  }
+  auto copy = test::open_log(tmp.sub("crashed"));
+  CHECK(copy->last_seq() == 0);
+  const std::string& report = copy->wal_damage();
+  CHECK(report.find("damaged at byte") != std::string::npos);
+  CHECK(report.find("the last batch among them starts at event seq 196") != std::string::npos);
 }
 
 TEST_CASE("a failed write is sticky: every later write fails with the first error") {

@@ -1,0 +1,112 @@
+#include "storage/wal_scan.hpp"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <span>
+
+#include "storage/crc32c.hpp"
+
+namespace boxoffice::storage {
+
+namespace {
+
+// db/log_format.h of RocksDB 7.x.
+constexpr size_t block_bytes = 32768;
+constexpr size_t header_bytes = 7;  // masked crc32c (4), length (2), type (1)
+constexpr uint8_t type_zero = 0;    // preallocated space, skipped
+constexpr uint8_t type_full = 1;
+constexpr uint8_t type_first = 2;
+constexpr uint8_t type_last = 4;
+constexpr uint32_t crc_mask_delta = 0xa282ead8;
+// A WriteBatch starts with its sequence number (8) and count (4); its first
+// operation, an event's Put, is tag 0x05 (a column family's value), the
+// family's id, then the key: 8 bytes, the event's seq big-endian.
+constexpr size_t batch_header_bytes = 12;
+constexpr uint8_t tag_family_value = 0x05;
+constexpr uint8_t event_key_bytes = 8;
+
+uint32_t load32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
+
+uint32_t masked_crc(uint8_t type, std::span<const uint8_t> payload) {
+  const uint32_t crc = crc32c_extend(crc32c(std::span(&type, 1)), payload);
+  return ((crc >> 15) | (crc << 17)) + crc_mask_delta;
+}
+
+// The event seq a batch's first Put names, or 0 when it does not read as one.
+uint64_t first_event_seq(std::span<const uint8_t> payload) {
+  size_t at = batch_header_bytes;
+  if (payload.size() < at + 3 || payload[at] != tag_family_value) return 0;
+  at++;
+  while (at < payload.size() && (payload[at] & 0x80) != 0) at++;  // the family's varint id
+  at++;
+  if (at + 1 + event_key_bytes > payload.size() || payload[at] != event_key_bytes) return 0;
+  uint64_t seq = 0;
+  for (size_t i = 0; i < event_key_bytes; i++) seq = seq << 8 | payload[at + 1 + i];
+  return seq;
+}
+
+// Reads the records of one block (`size` bytes, fewer than a block only at
+// the end of the file) starting at `offset` in the file.
+void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, WalScan* scan) {
+  size_t pos = 0;
+  while (pos + header_bytes <= block.size()) {
+    const uint8_t* h = block.data() + pos;
+    const size_t length = size_t{h[4]} | size_t{h[5]} << 8;
+    const uint8_t type = h[6];
+    if (type == type_zero && length == 0) {
+      pos += header_bytes;
+      continue;
+    }
+    const bool fits = pos + header_bytes + length <= block.size();
+    if (!fits && last_block && block.size() < block_bytes) return;  // cut short by the end
+    const std::span<const uint8_t> payload =
+        fits ? block.subspan(pos + header_bytes, length) : std::span<const uint8_t>{};
+    const bool intact =
+        fits && type >= type_full && type <= type_last && load32(h) == masked_crc(type, payload);
+    if (intact && scan->damaged) {
+      scan->intact_after++;
+      if (type == type_full || type == type_first) {
+        scan->last_seq_after = std::max(scan->last_seq_after, first_event_seq(payload));
+      }
+    }
+    if (!intact && !scan->damaged) {
+      scan->damaged = true;
+      scan->damage_at = offset + pos;
+    }
+    if (!fits) return;  // the length is not to be trusted: on at the next block
+    pos += header_bytes + length;
+  }
+}
+
+}  // namespace
+
+WalScan scan_wal(const std::string& path) {
+  WalScan scan;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    scan.read_ok = false;
+    scan.error = "cannot open " + path;
+    return scan;
+  }
+  std::array<uint8_t, block_bytes> block;
+  uint64_t offset = 0;
+  while (true) {
+    in.read(reinterpret_cast<char*>(block.data()), block_bytes);
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    const bool last = got < block_bytes || in.peek() == std::char_traits<char>::eof();
+    scan_block(std::span(block.data(), got), offset, last, &scan);
+    offset += got;
+    if (got < block_bytes) break;
+  }
+  if (in.bad()) {
+    scan.read_ok = false;
+    scan.error = "cannot read " + path;
+  }
+  return scan;
+}
+
+}  // namespace boxoffice::storage

@@ -1,0 +1,38 @@
+// WalScan: finds damage in a RocksDB write-ahead log file that records
+// after it show to be more than a torn last write.
+//
+// The log opens with point-in-time recovery (event_log.cpp): replay stops at
+// the first record that fails its checks, which is right for a torn last
+// write (a crash mid-sync, nothing after it acknowledged) and silent for
+// damage in the middle (media corruption), whose later batches were
+// acknowledged and are dropped. The two look alike at the damage; they
+// differ in what follows it: after a torn write, at most the rest of that
+// one unsynced write, in the middle the log goes on. So the scan reads the
+// file as RocksDB wrote it (db/log_format.h: 32 KiB blocks of records, each
+// a 7-byte header: masked CRC-32C of type and payload, length, type) and,
+// at the first bad record, looks on for intact records behind it.
+//
+// Contract: scan_wal never changes the file. It reads it once, in blocks,
+// and only what follows damage is searched (each later block's start, and
+// the record after a damaged one whose length is plausible): finding no
+// record there is not proof that there is none.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace boxoffice::storage {
+
+struct WalScan {
+  bool read_ok = true;          // false: the file could not be read (error says why)
+  std::string error;            //
+  bool damaged = false;         // a record fails its checks before the end of the file
+  uint64_t damage_at = 0;       // the first such record's offset in the file
+  uint64_t intact_after = 0;    // intact records found after it
+  uint64_t last_seq_after = 0;  // the largest sequence number they start, 0 if none
+};
+
+// Scans one WAL file (RocksDB's format as of 7.x; no recycled-log records).
+WalScan scan_wal(const std::string& path);
+
+}  // namespace boxoffice::storage
