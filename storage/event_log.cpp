@@ -10,8 +10,13 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <filesystem>
 #include <fstream>
@@ -229,39 +234,129 @@ bool same_bytes(const fs::path& a, const fs::path& b) {
   return std::equal(std::istreambuf_iterator<char>(x), {}, std::istreambuf_iterator<char>(y));
 }
 
-// Before RocksDB replays the write-ahead logs (and, recovered, deletes
-// them): damage with intact records after it is more than a torn last
-// write (wal_scan.hpp). Point-in-time recovery still stops before it; the
-// file is copied aside (damaged-N-<name>, which RocksDB leaves alone) and
-// *report says what was lost. An unreadable file is left to RocksDB.
-void check_wals(const std::string& dir, std::string* report) {
-  std::error_code ec;
-  std::vector<fs::path> wals;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".log" && entry.is_regular_file(ec))
-      wals.push_back(entry.path());
+std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
+
+// Copies `from` to the new file `to` and syncs it and its directory: the
+// copy outlives the original, which RocksDB may delete once it has opened.
+// Returns "" or what failed.
+std::string copy_durably(const fs::path& from, const fs::path& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return "cannot open " + from.string() + ": " + errno_text();
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    const std::string error = "cannot create " + to.string() + ": " + errno_text();
+    ::close(in);
+    return error;
   }
-  std::sort(wals.begin(), wals.end());
-  for (const fs::path& wal : wals) {
-    const WalScan scan = scan_wal(wal.string());
-    if (!scan.read_ok || !scan.damaged || scan.intact_after == 0) continue;
-    // The first free name, unless an earlier start kept this very file.
-    fs::path copy;
-    bool kept = false;
-    for (uint32_t n = 1; !kept && (copy.empty() || fs::exists(copy, ec)); n++) {
-      copy = fs::path(dir) / ("damaged-" + std::to_string(n) + "-" + wal.filename().string());
-      kept = same_bytes(wal, copy);
+  std::string error;
+  std::array<char, 1 << 16> buffer;
+  while (error.empty()) {
+    const ssize_t got = ::read(in, buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) error = "cannot read " + from.string() + ": " + errno_text();
+    if (got <= 0) break;
+    for (ssize_t done = 0; error.empty() && done < got;) {
+      const ssize_t put = ::write(out, buffer.data() + done, static_cast<size_t>(got - done));
+      if (put < 0 && errno != EINTR) error = "cannot write " + to.string() + ": " + errno_text();
+      if (put > 0) done += put;
     }
-    if (!kept) fs::copy_file(wal, copy, ec);
-    *report += wal.string() + ": damaged at byte " + std::to_string(scan.damage_at) + ", and " +
-               std::to_string(scan.intact_after) + " intact records follow (the last batch " +
-               "among them starts at event seq " + std::to_string(scan.last_seq_after) +
-               "): recovery stops before the damage, and what follows it is lost although it "
-               "may have been acknowledged; " +
-               (ec ? "the file could not be copied aside (" + ec.message() + ")"
-                   : "the file is kept as " + copy.string()) +
-               ". ";
   }
+  if (error.empty() && ::fsync(out) != 0)
+    error = "cannot sync " + to.string() + ": " + errno_text();
+  ::close(out);
+  ::close(in);
+  if (error.empty() && !same_bytes(from, to)) error = to.string() + " does not match the original";
+  if (error.empty()) {
+    const int dir = ::open(to.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0 || ::fsync(dir) != 0) error = "cannot sync " + to.parent_path().string();
+    if (dir >= 0) ::close(dir);
+  }
+  if (!error.empty()) {
+    std::error_code ec;
+    fs::remove(to, ec);
+  }
+  return error;
+}
+
+// Keeps `wal` as damaged-N-<name> beside it, N the first free number,
+// unless an earlier start kept this very file. Returns what happened.
+std::string keep_copy(const fs::path& wal) {
+  std::error_code ec;
+  for (uint32_t n = 1;; n++) {
+    const fs::path copy =
+        wal.parent_path() / ("damaged-" + std::to_string(n) + "-" + wal.filename().string());
+    if (same_bytes(wal, copy)) return "kept as " + copy.string();
+    if (fs::exists(copy, ec)) continue;
+    if (ec) return "not copied aside (" + ec.message() + ")";
+    const std::string error = copy_durably(wal, copy);
+    return error.empty() ? "kept as " + copy.string() : "not copied aside (" + error + ")";
+  }
+}
+
+// The directory's WAL files (a number, then .log), oldest first.
+std::vector<fs::path> list_wals(const std::string& dir) {
+  std::vector<std::pair<uint64_t, fs::path>> numbered;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t digits = name.size() - std::min(name.size(), std::string_view(".log").size());
+    if (digits == 0 || digits > 19 || !name.ends_with(".log")) continue;
+    if (!std::all_of(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(digits),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec)) continue;
+    numbered.emplace_back(std::stoull(name.substr(0, digits)), it->path());
+  }
+  std::sort(numbered.begin(), numbered.end());
+  std::vector<fs::path> wals;
+  for (auto& [number, path] : numbered) wals.push_back(std::move(path));
+  return wals;
+}
+
+// Before RocksDB replays the write-ahead logs (and, recovered, deletes
+// them): damage with intact batches after it is more than a torn last
+// write (wal_scan.hpp). Point-in-time recovery still stops before it, and
+// replays no later WAL either, so the batches of those count as lost too.
+// The files are copied aside (damaged-N-<name>, which RocksDB leaves alone
+// and this scan skips) and *report says what was lost. An unreadable file
+// is left to RocksDB.
+void check_wals(const std::string& dir, bool fsync, std::string* report) {
+  const std::vector<fs::path> wals = list_wals(dir);
+  size_t first = wals.size();  // the first damaged file
+  WalScan damaged;
+  uint64_t lost = 0;
+  uint64_t last_seq = 0;
+  std::vector<fs::path> to_keep;
+  for (size_t i = 0; i < wals.size(); i++) {
+    const WalScan scan = scan_wal(wals[i].string());
+    if (!scan.read_ok) continue;
+    if (first == wals.size()) {
+      if (!scan.damaged) continue;
+      first = i;
+      damaged = scan;
+      lost = scan.batches_after;
+      last_seq = scan.last_seq_after;
+      to_keep.push_back(wals[i]);
+    } else if (scan.batches > 0) {
+      lost += scan.batches;
+      last_seq = std::max(last_seq, scan.last_seq);
+      to_keep.push_back(wals[i]);
+    }
+  }
+  if (lost == 0) return;
+  *report += wals[first].string() + ": damaged at byte " + std::to_string(damaged.damage_at) +
+             ", and " + std::to_string(lost) +
+             (lost == 1 ? " intact batch follows" : " intact batches follow") +
+             (to_keep.size() > 1 ? " in it and the later WAL files" : "") +
+             " (the last among them starts at event seq " + std::to_string(last_seq) +
+             "): recovery stops before the damage, and what follows it is lost although it "
+             "may have been acknowledged" +
+             (fsync ? "" : " (with fsync off, a power cut can leave this too)") + ";";
+  for (const fs::path& wal : to_keep)
+    *report += " " + wal.filename().string() + " " + keep_copy(wal) + ";";
+  report->back() = '.';
 }
 
 }  // namespace
@@ -488,7 +583,8 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  if (!fresh && options.mode == OpenMode::read_write) check_wals(options.dir, &impl->wal_damage);
+  if (!fresh && options.mode == OpenMode::read_write)
+    check_wals(options.dir, options.fsync, &impl->wal_damage);
   if (Status s = impl->open_db(families); !s.is_ok()) return s;
   if (Status s = impl->check_format(fresh); !s.is_ok()) return s;
   if (Status s = impl->recover_last_seq(); !s.is_ok()) return s;

@@ -36,6 +36,8 @@ uint32_t masked_crc(uint8_t type, std::span<const uint8_t> payload) {
 }
 
 // The event seq a batch's first Put names, or 0 when it does not read as one.
+// The family's id is not checked (it is fixed only at the directory's first
+// open); a snapshot's batch, keyed by a seq too, never names a later one.
 uint64_t first_event_seq(std::span<const uint8_t> payload) {
   size_t at = batch_header_bytes;
   if (payload.size() < at + 3 || payload[at] != tag_family_value) return 0;
@@ -48,6 +50,25 @@ uint64_t first_event_seq(std::span<const uint8_t> payload) {
   return seq;
 }
 
+bool all_zero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+void mark_damage(uint64_t at, WalScan* scan) {
+  if (scan->damaged) return;
+  scan->damaged = true;
+  scan->damage_at = at;
+}
+
+void count_batch(std::span<const uint8_t> payload, WalScan* scan) {
+  const uint64_t seq = first_event_seq(payload);
+  scan->batches++;
+  scan->last_seq = std::max(scan->last_seq, seq);
+  if (!scan->damaged) return;
+  scan->batches_after++;
+  scan->last_seq_after = std::max(scan->last_seq_after, seq);
+}
+
 // Reads the records of one block (`size` bytes, fewer than a block only at
 // the end of the file) starting at `offset` in the file.
 void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, WalScan* scan) {
@@ -57,6 +78,10 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
     const size_t length = size_t{h[4]} | size_t{h[5]} << 8;
     const uint8_t type = h[6];
     if (type == type_zero && length == 0) {
+      // Preallocated space: zeros to the end. RocksDB drops the rest of the
+      // block at such a header, so anything but zeros after it is lost.
+      if (all_zero(block.subspan(pos))) return;
+      mark_damage(offset + pos, scan);
       pos += header_bytes;
       continue;
     }
@@ -66,16 +91,8 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
         fits ? block.subspan(pos + header_bytes, length) : std::span<const uint8_t>{};
     const bool intact =
         fits && type >= type_full && type <= type_last && load32(h) == masked_crc(type, payload);
-    if (intact && scan->damaged) {
-      scan->intact_after++;
-      if (type == type_full || type == type_first) {
-        scan->last_seq_after = std::max(scan->last_seq_after, first_event_seq(payload));
-      }
-    }
-    if (!intact && !scan->damaged) {
-      scan->damaged = true;
-      scan->damage_at = offset + pos;
-    }
+    if (!intact) mark_damage(offset + pos, scan);
+    if (intact && (type == type_full || type == type_first)) count_batch(payload, scan);
     if (!fits) return;  // the length is not to be trusted: on at the next block
     pos += header_bytes + length;
   }

@@ -10,7 +10,9 @@
 // one unsynced write, in the middle the log goes on. So the scan reads the
 // file as RocksDB wrote it (db/log_format.h: 32 KiB blocks of records, each
 // a 7-byte header: masked CRC-32C of type and payload, length, type) and,
-// at the first bad record, looks on for intact records behind it.
+// at the first bad record, looks on for intact batches behind it: a record
+// that starts a batch (FULL or FIRST), not the MIDDLE or LAST pieces of the
+// damaged batch itself, which a torn write can leave intact.
 //
 // Contract: scan_wal never changes the file. It reads it once, in blocks,
 // and only what follows damage is searched (each later block's start, and
@@ -28,11 +30,15 @@ struct WalScan {
   std::string error;            //
   bool damaged = false;         // a record fails its checks before the end of the file
   uint64_t damage_at = 0;       // the first such record's offset in the file
-  uint64_t intact_after = 0;    // intact records found after it
-  uint64_t last_seq_after = 0;  // the largest sequence number they start, 0 if none
+  uint64_t batches = 0;         // intact records that start a batch, in the whole file
+  uint64_t last_seq = 0;        // the largest event seq such a batch starts, 0 if none
+  uint64_t batches_after = 0;   // of them, those after the damage
+  uint64_t last_seq_after = 0;  // the largest event seq those start, 0 if none
 };
 
-// Scans one WAL file (RocksDB's format as of 7.x; no recycled-log records).
+// Scans one WAL file (RocksDB's format as of 7.x, as the event log writes
+// it: no recycled logs, no WAL compression; the record types those add, 5
+// to 9, read as damage).
 WalScan scan_wal(const std::string& path);
 
 }  // namespace boxoffice::storage

@@ -32,6 +32,14 @@ bool mentions(const Status& s, std::string_view text) {
 }
 
 // The files in `dir` whose names end in `suffix`, by name.
+std::vector<fs::path> files_starting(const std::string& dir, std::string_view prefix) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(prefix)) out.push_back(entry.path());
+  }
+  return out;
+}
+
 std::vector<fs::path> files_ending(const std::string& dir, std::string_view suffix) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -567,21 +575,50 @@ TEST_CASE("a torn last write is dropped at open; the log recovers to the batch b
     const size_t at = content.find("event 2 ");
     REQUIRE(at != std::string::npos);
     flip_byte(wal, static_cast<std::streamoff>(at));
+    fs::copy(tmp.sub("crashed"), tmp.sub("crashed-again"), fs::copy_options::recursive);
     auto copy = test::open_log(tmp.sub("crashed"));
     CHECK(copy->last_seq() == 0);  // both batches are gone
     const std::string& report = copy->wal_damage();
     CHECK(report.find(wal.filename().string()) != std::string::npos);
-    CHECK(report.find("1 intact records follow") != std::string::npos);
+    CHECK(report.find("1 intact batch follows") != std::string::npos);
     CHECK(report.find("starts at event seq 4") != std::string::npos);
     const fs::path kept = tmp.sub("crashed") + "/damaged-1-" + wal.filename().string();
     REQUIRE(fs::exists(kept));
     CHECK(fs::file_size(kept) == size);
+    CHECK(report.find("kept as " + kept.string()) != std::string::npos);
     copy.reset();
-    // While RocksDB keeps the damaged file, each start says so again, and
-    // keeps the one copy.
+    // The clean close's flush lets RocksDB delete the damaged file; the copy
+    // stays, and is not scanned as a WAL of its own: the next start reports
+    // nothing and copies nothing.
+    CHECK_FALSE(fs::exists(wal));
     auto again = test::open_log(tmp.sub("crashed"));
-    CHECK(again->wal_damage().find(kept.string()) != std::string::npos);
-    CHECK_FALSE(fs::exists(tmp.sub("crashed") + "/damaged-2-" + wal.filename().string()));
+    CHECK(again->wal_damage().empty());
+    CHECK(files_starting(tmp.sub("crashed"), "damaged-").size() == 1);
+    CHECK(fs::file_size(kept) == size);
+    // A start that crashed before RocksDB deleted the file: the next one
+    // reports it again, naming the copy it finds, and makes no second one.
+    const fs::path kept_again = tmp.sub("crashed-again") + "/damaged-1-" + wal.filename().string();
+    fs::copy_file(kept, kept_again);
+    auto third = test::open_log(tmp.sub("crashed-again"));
+    CHECK(third->wal_damage().find("kept as " + kept_again.string()) != std::string::npos);
+    CHECK(files_starting(tmp.sub("crashed-again"), "damaged-").size() == 1);
+  }
+  SUBCASE("damage in an older WAL: the batches of the later ones are lost too") {
+    // A copy of the WAL under a later number stands for a later file.
+    // RocksDB stops at the damage and replays no later WAL.
+    const fs::path later = wal.parent_path() / "999999.log";
+    fs::copy_file(wal, later);
+    std::ifstream in(wal, std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)), {});
+    flip_byte(wal, static_cast<std::streamoff>(content.find("event 6 ")));
+    auto copy = test::open_log(tmp.sub("crashed"));
+    CHECK(copy->last_seq() == 3);
+    const std::string& report = copy->wal_damage();
+    CHECK(report.find("3 intact batches follow in it and the later WAL files") !=
+          std::string::npos);
+    CHECK(report.find("kept as " + tmp.sub("crashed") + "/damaged-1-999999.log") !=
+          std::string::npos);
+    CHECK(files_starting(tmp.sub("crashed"), "damaged-").size() == 2);
   }
 }
 
@@ -615,7 +652,7 @@ TEST_CASE("damage early in a long WAL is found from the blocks after it") {
   CHECK(copy->last_seq() == 0);
   const std::string& report = copy->wal_damage();
   CHECK(report.find("damaged at byte") != std::string::npos);
-  CHECK(report.find("the last batch among them starts at event seq 196") != std::string::npos);
+  CHECK(report.find("the last among them starts at event seq 196") != std::string::npos);
 }
 
 TEST_CASE("a failed write is sticky: every later write fails with the first error") {
