@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,6 +77,8 @@ constexpr int background_jobs_max = 2;
 // blocks are not cached (they would only evict hotter ones).
 constexpr uint64_t scan_events_min = 4096;
 constexpr size_t scan_readahead_bytes = size_t{4} << 20;
+// A writer's lock, beside RocksDB's LOCK (EventLog::Impl::lock).
+constexpr std::string_view lock_file_name = "boxoffice.lock";
 
 // Discards RocksDB's info log. A read-only instance would otherwise open its
 // own LOG in the data directory, renaming the writer's.
@@ -171,6 +174,16 @@ bool is_known_family(const std::string& name) {
          name == family_snapshots || name == family_meta;
 }
 
+// Whether `dir` is empty, but for the lock file of a writer that stopped
+// before RocksDB wrote anything.
+bool holds_only_lock_file(const std::string& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; it != end; it.increment(ec)) {
+    if (ec || it->path().filename() != lock_file_name) return false;
+  }
+  return !ec;
+}
+
 // Whether `dir` holds a database, may get a new one (*fresh), or neither.
 Status probe_dir(const EventLogOptions& options, bool* fresh) {
   const bool writable = options.mode == OpenMode::read_write;
@@ -198,7 +211,7 @@ Status probe_dir(const EventLogOptions& options, bool* fresh) {
     return Status::error(Code::unsupported_format,
                          dir + " is not a boxoffice data directory (no database in it)");
   }
-  if (!fs::is_empty(dir, ec) || ec) {
+  if (!holds_only_lock_file(dir)) {
     return Status::error(Code::unsupported_format,
                          dir +
                              " is not empty and not a boxoffice data directory; "
@@ -370,6 +383,7 @@ struct EventLog::Impl {
   rdb::ColumnFamilyHandle* meta = nullptr;
 
   bool opened = false;     // every check at open passed (a refused directory is not flushed)
+  int lock_fd = -1;        // a writer's lock_file_name, flock()ed while it is open
   std::string wal_damage;  // check_wals' report, "" when none
   std::atomic<uint64_t> last_seq{0};
   rdb::WriteBatch append_batch;  // reused by append(): warmed, it allocates nothing
@@ -385,6 +399,30 @@ struct EventLog::Impl {
 
   ~Impl() { (void)close(); }
 
+  // RocksDB's own LOCK is taken only inside DB::Open, after check_wals has
+  // run, so a writer takes this one first: a second writer must not copy
+  // files into, or report on, a directory a live one is appending to.
+  Status lock() {
+    const std::string path = (fs::path(options.dir) / lock_file_name).string();
+    lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0)
+      return Status::error(Code::io_error, "cannot open " + path + ": " + errno_text());
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) == 0) return Status::ok();
+    const bool held = errno == EWOULDBLOCK;
+    const std::string why = errno_text();
+    unlock();
+    if (held) {
+      return Status::error(Code::busy,
+                           options.dir + " is in use by another process (" + path + " is locked)");
+    }
+    return Status::error(Code::io_error, "cannot lock " + path + ": " + why);
+  }
+
+  void unlock() {
+    if (lock_fd >= 0) ::close(lock_fd);
+    lock_fd = -1;
+  }
+
   // A writer flushes its memtables first, so that the next open has no WAL
   // to replay (RocksDB itself flushes at close only when the WAL is off).
   // It records the clean close in the meta family first: that flush then
@@ -392,7 +430,14 @@ struct EventLog::Impl {
   // 7 delete the WAL files of earlier sessions (the directories of
   // boxoffice-bench replay, opened and closed without a write, had gathered
   // hundreds of empty ones).
+  // Closes the database, then gives up the directory's lock.
   Status close() {
+    const Status s = close_db();
+    unlock();
+    return s;
+  }
+
+  Status close_db() {
     if (db == nullptr) return Status::ok();
     rdb::Status flushed;
     if (options.mode == OpenMode::read_write && opened && !failed.load()) {
@@ -583,6 +628,9 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (options.mode == OpenMode::read_write) {
+    if (Status s = impl->lock(); !s.is_ok()) return s;
+  }
   if (!fresh && options.mode == OpenMode::read_write)
     check_wals(options.dir, options.fsync, &impl->wal_damage);
   if (Status s = impl->open_db(families); !s.is_ok()) return s;

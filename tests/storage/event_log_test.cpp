@@ -460,6 +460,21 @@ TEST_CASE("a second writer is refused while the first has the directory open") {
   CHECK(mentions(s, "in use"));
 }
 
+TEST_CASE("the lock is given up at close, and one left by a writer that made nothing is no data") {
+  TempDir tmp;
+  {
+    auto log = test::open_log(tmp.sub("data"));
+    test::append_events(*log, 3);
+    REQUIRE(log->close().is_ok());
+    auto next = test::open_log(tmp.sub("data"));  // while the first object still exists
+    CHECK(next->last_seq() == 3);
+  }
+  fs::create_directories(tmp.sub("empty"));
+  std::ofstream(tmp.sub("empty") + "/boxoffice.lock").put('\0');
+  auto log = test::open_log(tmp.sub("empty"));
+  CHECK(log->last_seq() == 0);
+}
+
 TEST_CASE("read-only and secondary readers see the data of a running writer") {
   TempDir tmp;
   auto writer = test::open_log(tmp.path());
