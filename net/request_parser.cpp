@@ -139,7 +139,9 @@ bool read_unused(ondemand::value value, uint32_t depth, ParsedRequest* out) {
   bool ok = value.type().get(type) == simdjson::SUCCESS;
   const bool nests = type == ondemand::json_type::array || type == ondemand::json_type::object;
   if (ok && nests && depth + 1 > json_depth_max) {
-    out->set_detail("the body nests deeper than 1000 levels");
+    static const std::string detail =
+        "the body nests deeper than " + std::to_string(json_depth_max) + " levels";
+    out->set_detail(detail);
     return false;
   }
   if (ok) {

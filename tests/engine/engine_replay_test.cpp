@@ -353,6 +353,8 @@ TEST_CASE("Restart: a smaller limit sends no one back; it admits once fewer are 
   restarted.begin_serving(t);
   for (const TokenId kept : {a, b, c}) {
     CHECK(restarted.token_view(kept).status == TokenStatus::active);
+    // Their windows too: the deadline they were given, not a new one.
+    CHECK(restarted.token_view(kept).expires_ms == live.engine.token_view(kept).expires_ms);
   }
   std::vector<Event> events;
   const Result d = restarted.execute(Command{t, JoinQueue{name("d")}}, events);

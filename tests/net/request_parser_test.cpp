@@ -99,7 +99,7 @@ TEST_CASE_FIXTURE(Fixture, "joining the queue") {
   CHECK(out.kind == ParsedRequest::Kind::command);
 }
 
-TEST_CASE_FIXTURE(Fixture, "deeply nested JSON is refused, not recursed into") {
+TEST_CASE_FIXTURE(Fixture, "JSON nested 20,000 levels deep is refused at the depth limit") {
   const std::string deep = std::string(20000, '[') + std::string(20000, ']');
   run(Method::post, "/v1/queue/tokens", "{\"userId\":\"a\",\"x\":" + deep + "}", false);
   expect_reply(Code::invalid_request);
@@ -122,9 +122,9 @@ TEST_CASE_FIXTURE(Fixture, "an unknown field may hold any JSON value; it must st
     CHECK(std::get<JoinQueue>(out.command.body).user.view() == "alice");
   }
   for (const std::string_view value :
-       {"01",    "1.",    ".5",    "+1",       "1e",          "1e+",  "-",     "--1",
-        "0x10",  "1_000", "NaN",   "Infinity", "tru",         "nul",  "nulll", R"("\x")",
-        R"("a)", "[1,]",  "[1 2]", R"({"a"})", R"({"a":1,})", "{1:2}"}) {
+       {"01",          "1.",    ".5",   "+1",       "1e",       "1e+",         "-",     "--1",
+        "0x10",        "1_000", "NaN",  "Infinity", "tru",      "nul",         "nulll", R"("\x")",
+        R"("\ud800")", R"("a)", "[1,]", "[1 2]",    R"({"a"})", R"({"a":1,})", "{1:2}"}) {
     CAPTURE(value);
     run(Method::post, "/v1/queue/tokens",
         "{\"userId\": \"alice\", \"x\": " + std::string(value) + "}", false);
@@ -204,6 +204,11 @@ TEST_CASE_FIXTURE(Fixture, "reads with path parameters; unparseable ones name no
   CHECK_FALSE(s.one_seat);
 
   run(Method::get, "/v1/concerts/-1/dates");
+  CHECK(raw(std::get<GetDates>(out.command.body).concert) == 0);
+  // Leading zeros count toward the 19 digits.
+  run(Method::get, "/v1/concerts/0000000000000000003/dates");
+  CHECK(raw(std::get<GetDates>(out.command.body).concert) == 3);
+  run(Method::get, "/v1/concerts/00000000000000000003/dates");
   CHECK(raw(std::get<GetDates>(out.command.body).concert) == 0);
   run(Method::get, "/v1/reservations/12");
   CHECK(raw(std::get<GetReservation>(out.command.body).reservation) == 12);
@@ -334,7 +339,11 @@ TEST_CASE_FIXTURE(Fixture, "payment history query") {
   run(Method::get, "/v1/payments?page=0&limit=101");
   l = std::get<ListPayments>(out.command.body);  // ranges: the core's
   CHECK(l.page == 0);
+  run(Method::get, "/v1/payments?page=0000000000000000002");
+  CHECK(std::get<ListPayments>(out.command.body).page == 2);
   run(Method::get, "/v1/payments?page=two");
+  expect_reject_after_auth(TokenNeed::live);
+  run(Method::get, "/v1/payments?page=00000000000000000002");
   expect_reject_after_auth(TokenNeed::live);
 }
 

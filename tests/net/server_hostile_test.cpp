@@ -345,6 +345,7 @@ TEST_CASE("a Transfer-Encoding other than one chunked is 400, and its body is no
 TEST_CASE("a Content-Length that is not one field of digits is 400, and its body is not read") {
   // Beast reads "15, 15", or the field twice with one value, as 15; a reader
   // that stops at the comma or refuses the list frames the message otherwise.
+  // ("+15" and "0x0f" Beast refuses itself; they are here for the same rule.)
   // The request after each asks to close, so that a server that serves them
   // does not hang the test.
   ServerProcess server;
