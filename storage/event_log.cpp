@@ -184,6 +184,23 @@ bool holds_only_lock_file(const std::string& dir) {
   return !ec;
 }
 
+// A writer's directory, created when missing; a file there is refused.
+Status make_dir(const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::error(Code::io_error, "cannot inspect " + dir + ": " + ec.message());
+  }
+  if (fs::exists(st)) {
+    return fs::is_directory(st)
+               ? Status::ok()
+               : Status::error(Code::invalid_argument, dir + " is not a directory");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Status::error(Code::io_error, "cannot create " + dir + ": " + ec.message());
+  return Status::ok();
+}
+
 // Whether `dir` holds a database, may get a new one (*fresh), or neither.
 Status probe_dir(const EventLogOptions& options, bool* fresh) {
   const bool writable = options.mode == OpenMode::read_write;
@@ -193,13 +210,7 @@ Status probe_dir(const EventLogOptions& options, bool* fresh) {
   if (ec && ec != std::errc::no_such_file_or_directory) {
     return Status::error(Code::io_error, "cannot inspect " + dir + ": " + ec.message());
   }
-  if (!fs::exists(st)) {
-    if (!writable) return Status::error(Code::not_found, "no data directory at " + dir);
-    fs::create_directories(dir, ec);
-    if (ec) return Status::error(Code::io_error, "cannot create " + dir + ": " + ec.message());
-    *fresh = true;
-    return Status::ok();
-  }
+  if (!fs::exists(st)) return Status::error(Code::not_found, "no data directory at " + dir);
   if (!fs::is_directory(st)) {
     return Status::error(Code::invalid_argument, dir + " is not a directory");
   }
@@ -250,7 +261,7 @@ bool same_bytes(const fs::path& a, const fs::path& b) {
 std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
 
 // Copies `from` to the new file `to` and syncs it and its directory: the
-// copy outlives the original, which RocksDB may delete once it has opened.
+// copy outlives the original, which RocksDB deletes while it opens.
 // Returns "" or what failed.
 std::string copy_durably(const fs::path& from, const fs::path& to) {
   const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
@@ -270,8 +281,9 @@ std::string copy_durably(const fs::path& from, const fs::path& to) {
     if (got <= 0) break;
     for (ssize_t done = 0; error.empty() && done < got;) {
       const ssize_t put = ::write(out, buffer.data() + done, static_cast<size_t>(got - done));
-      if (put < 0 && errno != EINTR) error = "cannot write " + to.string() + ": " + errno_text();
       if (put > 0) done += put;
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) error = "cannot write " + to.string() + ": " + errno_text();
     }
   }
   if (error.empty() && ::fsync(out) != 0)
@@ -281,7 +293,9 @@ std::string copy_durably(const fs::path& from, const fs::path& to) {
   if (error.empty() && !same_bytes(from, to)) error = to.string() + " does not match the original";
   if (error.empty()) {
     const int dir = ::open(to.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0 || ::fsync(dir) != 0) error = "cannot sync " + to.parent_path().string();
+    if (dir < 0 || ::fsync(dir) != 0) {
+      error = "cannot sync " + to.parent_path().string() + ": " + errno_text();
+    }
     if (dir >= 0) ::close(dir);
   }
   if (!error.empty()) {
@@ -291,18 +305,36 @@ std::string copy_durably(const fs::path& from, const fs::path& to) {
   return error;
 }
 
+// What check_wals found.
+struct WalCheck {
+  std::string report;            // "" when nothing after damage was found
+  uint64_t lost_seq_max = 0;     // the largest event seq a batch after the damage starts
+  bool copy_failed = false;      // a file could not be kept
+  std::vector<fs::path> copies;  // the copies this start made
+};
+
 // Keeps `wal` as damaged-N-<name> beside it, N the first free number,
-// unless an earlier start kept this very file. Returns what happened.
-std::string keep_copy(const fs::path& wal) {
+// unless an earlier start kept this very file.
+void keep_copy(const fs::path& wal, WalCheck* check) {
   std::error_code ec;
+  check->report += " " + wal.filename().string();
   for (uint32_t n = 1;; n++) {
     const fs::path copy =
         wal.parent_path() / ("damaged-" + std::to_string(n) + "-" + wal.filename().string());
-    if (same_bytes(wal, copy)) return "kept as " + copy.string();
+    if (same_bytes(wal, copy)) {
+      check->report += " kept as " + copy.string() + ";";
+      return;
+    }
     if (fs::exists(copy, ec)) continue;
-    if (ec) return "not copied aside (" + ec.message() + ")";
-    const std::string error = copy_durably(wal, copy);
-    return error.empty() ? "kept as " + copy.string() : "not copied aside (" + error + ")";
+    std::string error = ec ? ec.message() : copy_durably(wal, copy);
+    if (error.empty()) {
+      check->copies.push_back(copy);
+      check->report += " kept as " + copy.string() + ";";
+    } else {
+      check->copy_failed = true;
+      check->report += " could not be kept (" + error + ");";
+    }
+    return;
   }
 }
 
@@ -330,17 +362,18 @@ std::vector<fs::path> list_wals(const std::string& dir) {
 
 // Before RocksDB replays the write-ahead logs (and, recovered, deletes
 // them): damage with intact batches after it is more than a torn last
-// write (wal_scan.hpp). Point-in-time recovery still stops before it, and
-// replays no later WAL either, so the batches of those count as lost too.
-// The files are copied aside (damaged-N-<name>, which RocksDB leaves alone
-// and this scan skips) and *report says what was lost. An unreadable file
-// is left to RocksDB.
-void check_wals(const std::string& dir, bool fsync, std::string* report) {
+// write (wal_scan.hpp). Point-in-time recovery stops before it, and
+// replays no later WAL either, so the batches of those count too. The files
+// are copied aside (damaged-N-<name>, which RocksDB leaves alone and this
+// scan skips). Whether those batches were lost, only the recovered log can
+// say (a file RocksDB no longer needs is scanned too): EventLog::open
+// compares. An unreadable file is left to RocksDB.
+WalCheck check_wals(const std::string& dir, bool fsync) {
+  WalCheck check;
   const std::vector<fs::path> wals = list_wals(dir);
   size_t first = wals.size();  // the first damaged file
   WalScan damaged;
-  uint64_t lost = 0;
-  uint64_t last_seq = 0;
+  uint64_t batches = 0;
   std::vector<fs::path> to_keep;
   for (size_t i = 0; i < wals.size(); i++) {
     const WalScan scan = scan_wal(wals[i].string());
@@ -349,27 +382,29 @@ void check_wals(const std::string& dir, bool fsync, std::string* report) {
       if (!scan.damaged) continue;
       first = i;
       damaged = scan;
-      lost = scan.batches_after;
-      last_seq = scan.last_seq_after;
+      batches = scan.batches_after;
+      check.lost_seq_max = scan.last_seq_after;
       to_keep.push_back(wals[i]);
     } else if (scan.batches > 0) {
-      lost += scan.batches;
-      last_seq = std::max(last_seq, scan.last_seq);
+      batches += scan.batches;
+      check.lost_seq_max = std::max(check.lost_seq_max, scan.last_seq);
       to_keep.push_back(wals[i]);
     }
   }
-  if (lost == 0) return;
-  *report += wals[first].string() + ": damaged at byte " + std::to_string(damaged.damage_at) +
-             ", and " + std::to_string(lost) +
-             (lost == 1 ? " intact batch follows" : " intact batches follow") +
-             (to_keep.size() > 1 ? " in it and the later WAL files" : "") +
-             " (the last among them starts at event seq " + std::to_string(last_seq) +
-             "): recovery stops before the damage, and what follows it is lost although it "
-             "may have been acknowledged" +
-             (fsync ? "" : " (with fsync off, a power cut can leave this too)") + ";";
-  for (const fs::path& wal : to_keep)
-    *report += " " + wal.filename().string() + " " + keep_copy(wal) + ";";
-  report->back() = '.';
+  if (batches == 0) return check;
+  const char* where = damaged.batches_after == 0 ? " in later WAL files"
+                      : to_keep.size() > 1       ? " in it and later WAL files"
+                                                 : "";
+  check.report = wals[first].string() + ": damaged at byte " + std::to_string(damaged.damage_at) +
+                 ", and " + std::to_string(batches) +
+                 (batches == 1 ? " intact batch follows" : " intact batches follow") + where +
+                 " (the last among them starts at event seq " + std::to_string(check.lost_seq_max) +
+                 "): recovery stops before the damage, and what follows it is lost although it "
+                 "may have been acknowledged" +
+                 (fsync ? "" : " (with fsync off, a power cut can leave this too)") + ";";
+  for (const fs::path& wal : to_keep) keep_copy(wal, &check);
+  check.report.back() = '.';
+  return check;
 }
 
 }  // namespace
@@ -382,9 +417,10 @@ struct EventLog::Impl {
   rdb::ColumnFamilyHandle* snapshots = nullptr;
   rdb::ColumnFamilyHandle* meta = nullptr;
 
-  bool opened = false;     // every check at open passed (a refused directory is not flushed)
-  int lock_fd = -1;        // a writer's lock_file_name, flock()ed while it is open
-  std::string wal_damage;  // check_wals' report, "" when none
+  bool opened = false;        // every check at open passed (a refused directory is not flushed)
+  int lock_fd = -1;           // a writer's lock_file_name, flock()ed while it is open
+  bool lock_created = false;  // by this open
+  std::string wal_damage;     // check_wals' report, "" when none
   std::atomic<uint64_t> last_seq{0};
   rdb::WriteBatch append_batch;  // reused by append(): warmed, it allocates nothing
 
@@ -404,18 +440,27 @@ struct EventLog::Impl {
   // files into, or report on, a directory a live one is appending to.
   Status lock() {
     const std::string path = (fs::path(options.dir) / lock_file_name).string();
-    lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    lock_created = lock_fd >= 0;
+    if (lock_fd < 0 && errno == EEXIST) lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (lock_fd < 0)
       return Status::error(Code::io_error, "cannot open " + path + ": " + errno_text());
     if (::flock(lock_fd, LOCK_EX | LOCK_NB) == 0) return Status::ok();
     const bool held = errno == EWOULDBLOCK;
     const std::string why = errno_text();
+    lock_created = false;  // the holder's now
     unlock();
     if (held) {
       return Status::error(Code::busy,
                            options.dir + " is in use by another process (" + path + " is locked)");
     }
     return Status::error(Code::io_error, "cannot lock " + path + ": " + why);
+  }
+
+  // A directory refused before RocksDB wrote to it is left as it was found.
+  void drop_lock_file() {
+    if (lock_created) ::unlink((fs::path(options.dir) / lock_file_name).c_str());
+    unlock();
   }
 
   void unlock() {
@@ -617,25 +662,57 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
                            "cannot create " + options.secondary_dir + ": " + ec.message());
     }
   }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  const bool writer = options.mode == OpenMode::read_write;
+  if (writer) {
+    // The lock first: everything after it sees the directory as no other
+    // writer is changing it.
+    if (Status s = make_dir(options.dir); !s.is_ok()) return s;
+    if (Status s = impl->lock(); !s.is_ok()) return s;
+  }
+  const auto refuse = [&impl](Status s) {
+    impl->drop_lock_file();
+    return s;
+  };
   bool fresh = false;
-  if (Status s = probe_dir(options, &fresh); !s.is_ok()) return s;
+  if (Status s = probe_dir(options, &fresh); !s.is_ok()) return refuse(std::move(s));
   std::vector<std::string> families;
   if (fresh) {
     families = {rdb::kDefaultColumnFamilyName, std::string(family_events),
                 std::string(family_snapshots), std::string(family_meta)};
   } else if (Status s = list_families(options.dir, &families); !s.is_ok()) {
+    return refuse(std::move(s));
+  }
+  WalCheck check;
+  if (writer && !fresh) check = check_wals(options.dir, options.fsync);
+  if (check.copy_failed) {
+    return Status::error(Code::io_error, options.dir +
+                                             ": not opened, since RocksDB would delete a damaged "
+                                             "write-ahead log that could not be kept: " +
+                                             check.report);
+  }
+  // A refusal says what the check found: RocksDB refuses some of it itself
+  // (an older WAL damaged while a table file holds later data).
+  const auto with_report = [&check](Status s) {
+    if (!check.report.empty()) s.message += "; the check before the open found: " + check.report;
     return s;
+  };
+  if (Status s = impl->open_db(families); !s.is_ok()) return refuse(with_report(std::move(s)));
+  if (Status s = impl->check_format(fresh); !s.is_ok()) return with_report(std::move(s));
+  if (Status s = impl->recover_last_seq(); !s.is_ok()) return with_report(std::move(s));
+  if (!check.report.empty()) {
+    const uint64_t recovered = impl->last_seq.load();
+    if (check.lost_seq_max > recovered) {
+      impl->wal_damage =
+          check.report + " The log recovered to event seq " + std::to_string(recovered) + ".";
+    } else {
+      // What followed the damage is in the log (from table files, or a WAL
+      // RocksDB no longer needed): nothing to report, nothing to keep.
+      std::error_code ec;
+      for (const fs::path& copy : check.copies) fs::remove(copy, ec);
+    }
   }
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  if (options.mode == OpenMode::read_write) {
-    if (Status s = impl->lock(); !s.is_ok()) return s;
-  }
-  if (!fresh && options.mode == OpenMode::read_write)
-    check_wals(options.dir, options.fsync, &impl->wal_damage);
-  if (Status s = impl->open_db(families); !s.is_ok()) return s;
-  if (Status s = impl->check_format(fresh); !s.is_ok()) return s;
-  if (Status s = impl->recover_last_seq(); !s.is_ok()) return s;
   impl->opened = true;
   log->reset(new EventLog(std::move(impl)));
   return Status::ok();

@@ -157,10 +157,10 @@ class EventLog {
   Status write_error() const;
 
   // read_write mode: "" or what the open found of damage in a write-ahead
-  // log that intact records follow (media damage, not a torn last write):
-  // recovery stopped before it, and the events after it are not in the
-  // log although they may have been acknowledged; the file is kept beside
-  // the log as damaged-N-<name>.
+  // log that intact batches follow (media damage, not a torn last write)
+  // whose events the recovered log does not reach: recovery stopped before
+  // it, and those events are lost although they may have been
+  // acknowledged; the files are kept beside the log as damaged-N-<name>.
   const std::string& wal_damage() const;
 
   // Test hook: the next write fails with io_error as if RocksDB had
