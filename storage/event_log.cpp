@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +80,7 @@ constexpr uint64_t scan_events_min = 4096;
 constexpr size_t scan_readahead_bytes = size_t{4} << 20;
 // A writer's lock, beside RocksDB's LOCK (EventLog::Impl::lock).
 constexpr std::string_view lock_file_name = "boxoffice.lock";
+constexpr int lock_attempts_max = 8;
 
 // Discards RocksDB's info log. A read-only instance would otherwise open its
 // own LOG in the data directory, renaming the writer's.
@@ -307,32 +309,53 @@ std::string copy_durably(const fs::path& from, const fs::path& to) {
 
 // What check_wals found.
 struct WalCheck {
-  std::string report;            // "" when nothing after damage was found
-  uint64_t lost_seq_max = 0;     // the largest event seq a batch after the damage starts
+  std::string damaged;           // the first damaged file with batches after it, "" if none
+  uint64_t damage_at = 0;        // where in it
+  const char* where = "";        // where the batches are: in it, in later files, or both
+  WalBatches lost;               // the batches after the damage, there and in later files
+  std::string kept;              // what became of each file: "; <name> kept as <copy>"...
   bool copy_failed = false;      // a file could not be kept
   std::vector<fs::path> copies;  // the copies this start made
+  bool fsync = true;
+
+  // The report, naming the events family's largest seq when its id is known.
+  std::string describe(int events_family_id) const {
+    if (damaged.empty()) return "";
+    const bool named = events_family_id >= 0 &&
+                       static_cast<uint32_t>(events_family_id) < wal_families_max &&
+                       lost.key_max[static_cast<uint32_t>(events_family_id)] > 0;
+    return damaged + ": damaged at byte " + std::to_string(damage_at) + ", and " +
+           std::to_string(lost.count) +
+           (lost.count == 1 ? " intact batch follows" : " intact batches follow") + where +
+           (named ? " (the last among them starts at event seq " +
+                        std::to_string(lost.key_max[static_cast<uint32_t>(events_family_id)]) + ")"
+                  : "") +
+           ": recovery stops before the damage, and what follows it is lost although it may "
+           "have been acknowledged" +
+           (fsync ? "" : " (with fsync off, a power cut can leave this too)") + kept + ".";
+  }
 };
 
 // Keeps `wal` as damaged-N-<name> beside it, N the first free number,
 // unless an earlier start kept this very file.
 void keep_copy(const fs::path& wal, WalCheck* check) {
   std::error_code ec;
-  check->report += " " + wal.filename().string();
+  check->kept += "; " + wal.filename().string();
   for (uint32_t n = 1;; n++) {
     const fs::path copy =
         wal.parent_path() / ("damaged-" + std::to_string(n) + "-" + wal.filename().string());
     if (same_bytes(wal, copy)) {
-      check->report += " kept as " + copy.string() + ";";
+      check->kept += " kept as " + copy.string();
       return;
     }
     if (fs::exists(copy, ec)) continue;
     std::string error = ec ? ec.message() : copy_durably(wal, copy);
     if (error.empty()) {
       check->copies.push_back(copy);
-      check->report += " kept as " + copy.string() + ";";
+      check->kept += " kept as " + copy.string();
     } else {
       check->copy_failed = true;
-      check->report += " could not be kept (" + error + ");";
+      check->kept += " could not be kept (" + error + ")";
     }
     return;
   }
@@ -370,10 +393,10 @@ std::vector<fs::path> list_wals(const std::string& dir) {
 // compares. An unreadable file is left to RocksDB.
 WalCheck check_wals(const std::string& dir, bool fsync) {
   WalCheck check;
+  check.fsync = fsync;
   const std::vector<fs::path> wals = list_wals(dir);
   size_t first = wals.size();  // the first damaged file
   WalScan damaged;
-  uint64_t batches = 0;
   std::vector<fs::path> to_keep;
   for (size_t i = 0; i < wals.size(); i++) {
     const WalScan scan = scan_wal(wals[i].string());
@@ -382,28 +405,20 @@ WalCheck check_wals(const std::string& dir, bool fsync) {
       if (!scan.damaged) continue;
       first = i;
       damaged = scan;
-      batches = scan.batches_after;
-      check.lost_seq_max = scan.last_seq_after;
+      check.lost = scan.after;
       to_keep.push_back(wals[i]);
-    } else if (scan.batches > 0) {
-      batches += scan.batches;
-      check.lost_seq_max = std::max(check.lost_seq_max, scan.last_seq);
+    } else if (scan.all.count > 0) {
+      check.lost.merge(scan.all);
       to_keep.push_back(wals[i]);
     }
   }
-  if (batches == 0) return check;
-  const char* where = damaged.batches_after == 0 ? " in later WAL files"
-                      : to_keep.size() > 1       ? " in it and later WAL files"
-                                                 : "";
-  check.report = wals[first].string() + ": damaged at byte " + std::to_string(damaged.damage_at) +
-                 ", and " + std::to_string(batches) +
-                 (batches == 1 ? " intact batch follows" : " intact batches follow") + where +
-                 " (the last among them starts at event seq " + std::to_string(check.lost_seq_max) +
-                 "): recovery stops before the damage, and what follows it is lost although it "
-                 "may have been acknowledged" +
-                 (fsync ? "" : " (with fsync off, a power cut can leave this too)") + ";";
+  if (check.lost.count == 0) return check;
+  check.damaged = wals[first].string();
+  check.damage_at = damaged.damage_at;
+  check.where = damaged.after.count == 0 ? " in later WAL files"
+                : to_keep.size() > 1     ? " in it and later WAL files"
+                                         : "";
   for (const fs::path& wal : to_keep) keep_copy(wal, &check);
-  check.report.back() = '.';
   return check;
 }
 
@@ -440,24 +455,41 @@ struct EventLog::Impl {
   // files into, or report on, a directory a live one is appending to.
   Status lock() {
     const std::string path = (fs::path(options.dir) / lock_file_name).string();
-    lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    lock_created = lock_fd >= 0;
-    if (lock_fd < 0 && errno == EEXIST) lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (lock_fd < 0)
-      return Status::error(Code::io_error, "cannot open " + path + ": " + errno_text());
-    if (::flock(lock_fd, LOCK_EX | LOCK_NB) == 0) return Status::ok();
-    const bool held = errno == EWOULDBLOCK;
-    const std::string why = errno_text();
-    lock_created = false;  // the holder's now
-    unlock();
-    if (held) {
-      return Status::error(Code::busy,
-                           options.dir + " is in use by another process (" + path + " is locked)");
+    // A file unlinked by a writer that refused the directory (drop_lock_file)
+    // may be the one opened here: then the lock is on a name no one else
+    // sees, and the open starts again.
+    for (int attempt = 0; attempt < lock_attempts_max; attempt++) {
+      lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      lock_created = lock_fd >= 0;
+      if (lock_fd < 0 && errno == EEXIST) lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (lock_fd < 0 && errno == ENOENT) continue;
+      if (lock_fd < 0) {
+        return Status::error(Code::io_error, "cannot open " + path + ": " + errno_text());
+      }
+      if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        const bool held = errno == EWOULDBLOCK;
+        const std::string why = errno_text();
+        lock_created = false;  // the holder's now
+        unlock();
+        if (held) {
+          return Status::error(Code::busy, options.dir + " is in use by another process (" +
+                                               path + " is locked)");
+        }
+        return Status::error(Code::io_error, "cannot lock " + path + ": " + why);
+      }
+      struct stat held {};
+      struct stat named {};
+      if (::fstat(lock_fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+          held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+        return Status::ok();
+      }
+      lock_created = false;
+      unlock();
     }
-    return Status::error(Code::io_error, "cannot lock " + path + ": " + why);
+    return Status::error(Code::busy, options.dir + ": " + path + " keeps being replaced");
   }
 
-  // A directory refused before RocksDB wrote to it is left as it was found.
+  // A directory refused as not a boxoffice one is left as it was found.
   void drop_lock_file() {
     if (lock_created) ::unlink((fs::path(options.dir) / lock_file_name).c_str());
     unlock();
@@ -690,25 +722,35 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
     return Status::error(Code::io_error, options.dir +
                                              ": not opened, since RocksDB would delete a damaged "
                                              "write-ahead log that could not be kept: " +
-                                             check.report);
+                                             check.describe(-1));
   }
   // A refusal says what the check found: RocksDB refuses some of it itself
   // (an older WAL damaged while a table file holds later data).
-  const auto with_report = [&check](Status s) {
-    if (!check.report.empty()) s.message += "; the check before the open found: " + check.report;
+  const auto with_report = [&check](Status s, int events_family_id) {
+    if (!check.damaged.empty()) {
+      s.message += "; the check before the open found: " + check.describe(events_family_id);
+    }
     return s;
   };
-  if (Status s = impl->open_db(families); !s.is_ok()) return refuse(with_report(std::move(s)));
-  if (Status s = impl->check_format(fresh); !s.is_ok()) return with_report(std::move(s));
-  if (Status s = impl->recover_last_seq(); !s.is_ok()) return with_report(std::move(s));
-  if (!check.report.empty()) {
+  if (Status s = impl->open_db(families); !s.is_ok()) return with_report(std::move(s), -1);
+  const uint64_t recovered_sequence = impl->db->GetLatestSequenceNumber();
+  const int events_id = static_cast<int>(impl->events->GetID());
+  if (Status s = impl->check_format(fresh); !s.is_ok()) return with_report(std::move(s), events_id);
+  if (Status s = impl->recover_last_seq(); !s.is_ok()) return with_report(std::move(s), events_id);
+  if (!check.damaged.empty()) {
+    // Lost: an event after the last one recovered, or any batch RocksDB
+    // numbered after the last it recovered (a snapshot or metadata put,
+    // which also shows the damaged batch was whole). Else what followed
+    // the damage is in the log (a WAL RocksDB no longer needed, a zeroed
+    // header it read past): nothing to report, nothing to keep.
     const uint64_t recovered = impl->last_seq.load();
-    if (check.lost_seq_max > recovered) {
-      impl->wal_damage =
-          check.report + " The log recovered to event seq " + std::to_string(recovered) + ".";
+    const uint64_t events_max = static_cast<uint32_t>(events_id) < wal_families_max
+                                    ? check.lost.key_max[static_cast<uint32_t>(events_id)]
+                                    : 0;
+    if (events_max > recovered || check.lost.sequence_max > recovered_sequence) {
+      impl->wal_damage = check.describe(events_id) + " The log recovered to event seq " +
+                         std::to_string(recovered) + ".";
     } else {
-      // What followed the damage is in the log (from table files, or a WAL
-      // RocksDB no longer needed): nothing to report, nothing to keep.
       std::error_code ec;
       for (const fs::path& copy : check.copies) fs::remove(copy, ec);
     }

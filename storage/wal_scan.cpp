@@ -19,9 +19,10 @@ constexpr uint8_t type_full = 1;
 constexpr uint8_t type_first = 2;
 constexpr uint8_t type_last = 4;
 constexpr uint32_t crc_mask_delta = 0xa282ead8;
-// A WriteBatch starts with its sequence number (8) and count (4); its first
-// operation, an event's Put, is tag 0x05 (a column family's value), the
-// family's id, then the key: 8 bytes, the event's seq big-endian.
+// A WriteBatch starts with its sequence number (8, little-endian) and count
+// (4); its first operation, an event's Put, is tag 0x05 (a column family's
+// value), the family's varint id, then the key's varint length and the key:
+// 8 bytes, the event's seq big-endian.
 constexpr size_t batch_header_bytes = 12;
 constexpr uint8_t tag_family_value = 0x05;
 constexpr uint8_t event_key_bytes = 8;
@@ -35,19 +36,32 @@ uint32_t masked_crc(uint8_t type, std::span<const uint8_t> payload) {
   return ((crc >> 15) | (crc << 17)) + crc_mask_delta;
 }
 
-// The event seq a batch's first Put names, or 0 when it does not read as one.
-// The family's id is not checked (it is fixed only at the directory's first
-// open); a snapshot's batch, keyed by a seq too, never names a later one.
-uint64_t first_event_seq(std::span<const uint8_t> payload) {
+// A batch's RocksDB sequence number (its first 8 bytes, little-endian).
+uint64_t batch_sequence(std::span<const uint8_t> payload) {
+  uint64_t sequence = 0;
+  for (size_t i = 0; i < 8 && i < payload.size(); i++) sequence |= uint64_t{payload[i]} << (8 * i);
+  return sequence;
+}
+
+// Counts a batch into `batches`: its sequence number, and the key of its
+// first Put when that is 8 bytes in a family followed.
+void count_into(std::span<const uint8_t> payload, WalBatches* batches) {
+  batches->count++;
+  batches->sequence_max = std::max(batches->sequence_max, batch_sequence(payload));
   size_t at = batch_header_bytes;
-  if (payload.size() < at + 3 || payload[at] != tag_family_value) return 0;
+  if (payload.size() < at + 3 || payload[at] != tag_family_value) return;
   at++;
-  while (at < payload.size() && (payload[at] & 0x80) != 0) at++;  // the family's varint id
+  uint32_t family = 0;
+  for (int shift = 0; at < payload.size(); shift += 7, at++) {  // the family's varint id
+    if (shift < 32) family |= uint32_t{payload[at] & 0x7fu} << shift;
+    if ((payload[at] & 0x80) == 0) break;
+  }
   at++;
-  if (at + 1 + event_key_bytes > payload.size() || payload[at] != event_key_bytes) return 0;
-  uint64_t seq = 0;
-  for (size_t i = 0; i < event_key_bytes; i++) seq = seq << 8 | payload[at + 1 + i];
-  return seq;
+  if (family >= wal_families_max) return;
+  if (at + 1 + event_key_bytes > payload.size() || payload[at] != event_key_bytes) return;
+  uint64_t key = 0;
+  for (size_t i = 0; i < event_key_bytes; i++) key = key << 8 | payload[at + 1 + i];
+  batches->key_max[family] = std::max(batches->key_max[family], key);
 }
 
 bool all_zero(std::span<const uint8_t> bytes) {
@@ -61,12 +75,8 @@ void mark_damage(uint64_t at, WalScan* scan) {
 }
 
 void count_batch(std::span<const uint8_t> payload, WalScan* scan) {
-  const uint64_t seq = first_event_seq(payload);
-  scan->batches++;
-  scan->last_seq = std::max(scan->last_seq, seq);
-  if (!scan->damaged) return;
-  scan->batches_after++;
-  scan->last_seq_after = std::max(scan->last_seq_after, seq);
+  count_into(payload, &scan->all);
+  if (scan->damaged) count_into(payload, &scan->after);
 }
 
 // Reads the records of one block (`size` bytes, fewer than a block only at
@@ -99,6 +109,13 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
 }
 
 }  // namespace
+
+void WalBatches::merge(const WalBatches& other) {
+  count += other.count;
+  sequence_max = std::max(sequence_max, other.sequence_max);
+  for (uint32_t f = 0; f < wal_families_max; f++)
+    key_max[f] = std::max(key_max[f], other.key_max[f]);
+}
 
 WalScan scan_wal(const std::string& path) {
   WalScan scan;

@@ -20,20 +20,33 @@
 // record there is not proof that there is none.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 namespace boxoffice::storage {
 
+// Column families whose keys a scan follows: ids below this.
+inline constexpr uint32_t wal_families_max = 8;
+
+// What the intact batches of a stretch of a file name.
+struct WalBatches {
+  uint64_t count = 0;         // intact records that start a batch (FULL or FIRST)
+  uint64_t sequence_max = 0;  // the largest RocksDB sequence number one starts, 0 if none
+  // Per column family id: the largest 8-byte key (read big-endian, as an
+  // event's seq) that a batch's first Put names there, 0 if none.
+  std::array<uint64_t, wal_families_max> key_max{};
+
+  void merge(const WalBatches& other);
+};
+
 struct WalScan {
-  bool read_ok = true;          // false: the file could not be read (error says why)
-  std::string error;            //
-  bool damaged = false;         // a record fails its checks before the end of the file
-  uint64_t damage_at = 0;       // the first such record's offset in the file
-  uint64_t batches = 0;         // intact records that start a batch, in the whole file
-  uint64_t last_seq = 0;        // the largest event seq such a batch starts, 0 if none
-  uint64_t batches_after = 0;   // of them, those after the damage
-  uint64_t last_seq_after = 0;  // the largest event seq those start, 0 if none
+  bool read_ok = true;     // false: the file could not be read (error says why)
+  std::string error;       //
+  bool damaged = false;    // a record fails its checks before the end of the file
+  uint64_t damage_at = 0;  // the first such record's offset in the file
+  WalBatches all;          // the whole file's
+  WalBatches after;        // those after the damage
 };
 
 // Scans one WAL file (RocksDB's format as of 7.x, as the event log writes

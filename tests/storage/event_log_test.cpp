@@ -6,11 +6,13 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -494,6 +496,22 @@ TEST_CASE("a writer holding boxoffice.lock keeps a second one out before it read
   CHECK_FALSE(log->wal_damage().empty());
 }
 
+TEST_CASE("while a first writer creates a directory, a second one is told it is in use") {
+  // The lock comes before the directory is read: what the first has
+  // written so far (no CURRENT yet) is not judged "not a boxoffice directory".
+  TempDir tmp;
+  std::ofstream(tmp.sub("000001.log")) << "being written";
+  const std::string lock_path = tmp.sub("boxoffice.lock");
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  std::unique_ptr<EventLog> log;
+  const Status s = EventLog::open(test::options_for(tmp.path()), &log);
+  ::close(fd);
+  CHECK(s.code == Code::busy);
+  CHECK(fs::exists(lock_path));
+}
+
 TEST_CASE("a directory that is not ours is left as it was: no lock file stays in it") {
   TempDir tmp;
   std::ofstream(tmp.sub("notes.txt")) << "mine";
@@ -718,6 +736,7 @@ TEST_CASE("a damaged WAL that RocksDB no longer reads is not reported, and no co
   }
   auto log = test::open_log(tmp.sub("data"));
   test::append_events(*log, 4);
+  REQUIRE(log->put_meta("abcdefgh", "an 8-byte key, not an event's seq").is_ok());
   fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
   REQUIRE(log->close().is_ok());
   const std::vector<fs::path> wals = files_ending(tmp.sub("crashed"), ".log");
@@ -737,6 +756,62 @@ TEST_CASE("a damaged WAL that RocksDB no longer reads is not reported, and no co
   CHECK(copy->wal_damage().empty());
   CHECK(files_starting(tmp.sub("crashed"), "damaged-").empty());
   CHECK(test::read_and_check(*copy, 1, UINT64_MAX) == 7);
+}
+
+TEST_CASE("damage followed only by a snapshot or metadata batch is still a loss") {
+  // The damaged batch was whole (a batch follows it) and held event 4; what
+  // follows names no later event, but RocksDB numbered it after the last
+  // batch it recovered.
+  TempDir tmp;
+  auto log = test::open_log(tmp.sub("data"));
+  test::append_events(*log, 3);
+  test::append_events(*log, 1);
+  SUBCASE("a snapshot") { REQUIRE(log->put_snapshot(3, bytes_of("state at 3")).is_ok()); }
+  SUBCASE("metadata") { REQUIRE(log->put_meta("note", "n").is_ok()); }
+  fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
+  REQUIRE(log->close().is_ok());
+  const fs::path wal = files_ending(tmp.sub("crashed"), ".log").back();
+  std::ifstream in(wal, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  REQUIRE(content.find("event 4 ") != std::string::npos);
+  flip_byte(wal, static_cast<std::streamoff>(content.find("event 4 ")));
+  auto copy = test::open_log(tmp.sub("crashed"));
+  CHECK(copy->last_seq() == 3);
+  CHECK(copy->wal_damage().find("1 intact batch follows") != std::string::npos);
+  CHECK(copy->wal_damage().find("The log recovered to event seq 3.") != std::string::npos);
+  CHECK(files_starting(tmp.sub("crashed"), "damaged-").size() == 1);
+}
+
+TEST_CASE("a damaged WAL that cannot be kept aside is not opened: RocksDB would delete it") {
+  TempDir tmp;
+  {
+    auto log = test::open_log(tmp.sub("data"));
+    test::append_events(*log, 3);
+    test::append_events(*log, 4);
+    fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
+  }
+  const fs::path wal = files_ending(tmp.sub("crashed"), ".log").back();
+  std::ifstream in(wal, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  REQUIRE(content.find("event 2 ") != std::string::npos);
+  flip_byte(wal, static_cast<std::streamoff>(content.find("event 2 ")));
+  // Files may grow to 16 bytes: the copy fails (EFBIG), before RocksDB opens.
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
+  const auto sigxfsz = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = before;
+  small.rlim_cur = 16;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::unique_ptr<EventLog> log;
+  const Status s = EventLog::open(test::options_for(tmp.sub("crashed")), &log);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &before) == 0);
+  std::signal(SIGXFSZ, sigxfsz);
+  CHECK(s.code == Code::io_error);
+  CHECK(mentions(s, "could not be kept"));
+  CHECK(fs::exists(wal));
+  CHECK(files_starting(tmp.sub("crashed"), "damaged-").empty());  // no partial copy
+  log = test::open_log(tmp.sub("crashed"));                       // room again: kept, then opened
+  CHECK(files_starting(tmp.sub("crashed"), "damaged-").size() == 1);
 }
 
 TEST_CASE("damage early in a long WAL is found from the blocks after it") {

@@ -33,7 +33,9 @@ uint32_t masked_crc(uint8_t type, std::string_view payload) {
 
 // A WriteBatch whose first operation puts event `seq`, padded to `bytes`.
 std::string batch_payload(uint64_t seq, size_t bytes) {
-  std::string p(12, '\0');        // RocksDB's sequence number and count
+  std::string p;  // RocksDB's sequence number (here the event's) and count
+  for (int i = 0; i < 8; i++) p += static_cast<char>(seq >> (8 * i));
+  p += std::string(4, '\0');
   p += {'\x05', '\x01', '\x08'};  // a family's value, family 1, an 8-byte key
   for (int i = 7; i >= 0; i--) p += static_cast<char>(seq >> (8 * i));
   REQUIRE(bytes >= p.size());
@@ -90,9 +92,11 @@ TEST_CASE("an intact log: every batch counted, one of them across three blocks")
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.read_ok);
   CHECK_FALSE(scan.damaged);
-  CHECK(scan.batches == 3);
-  CHECK(scan.last_seq == 3);
-  CHECK(scan.batches_after == 0);
+  CHECK(scan.all.count == 3);
+  CHECK(scan.all.key_max[1] == 3);  // family 1's keys
+  CHECK(scan.all.key_max[0] == 0);
+  CHECK(scan.all.sequence_max == 3);
+  CHECK(scan.after.count == 0);
 }
 
 TEST_CASE("the end of a log: a record cut short, or preallocated zeros, is not damage") {
@@ -121,8 +125,9 @@ TEST_CASE("damage with a batch after it is reported, with the batch") {
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.damaged);
   CHECK(scan.damage_at == at);
-  CHECK(scan.batches_after >= 1);
-  CHECK(scan.last_seq_after >= 3);
+  CHECK(scan.after.count >= 1);
+  CHECK(scan.after.key_max[1] >= 3);
+  CHECK(scan.after.sequence_max >= 3);
 }
 
 TEST_CASE("a torn last batch is not followed by anything: its intact pieces do not count") {
@@ -136,7 +141,7 @@ TEST_CASE("a torn last batch is not followed by anything: its intact pieces do n
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.damaged);
   CHECK(scan.damage_at == at);
-  CHECK(scan.batches_after == 0);
+  CHECK(scan.after.count == 0);
 }
 
 TEST_CASE("a zeroed record in the middle of a block is damage: RocksDB drops the rest of it") {
@@ -152,8 +157,8 @@ TEST_CASE("a zeroed record in the middle of a block is damage: RocksDB drops the
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.damaged);
   CHECK(scan.damage_at == at);
-  CHECK(scan.batches_after == 1);
-  CHECK(scan.last_seq_after == 3);
+  CHECK(scan.after.count == 1);
+  CHECK(scan.after.key_max[1] == 3);
 }
 
 TEST_CASE("a file that cannot be read says so") {
