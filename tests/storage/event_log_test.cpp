@@ -457,6 +457,24 @@ TEST_CASE("directories that are missing or not boxoffice's are refused") {
   CHECK(log == nullptr);
 }
 
+// Batches of 3 and 4 events, left in the WAL as a crash leaves them (in
+// tmp's "crashed"), then a byte of the first batch damaged: media damage
+// with an intact batch after it. Returns the WAL's path.
+fs::path crash_with_damage_in_first_batch(const TempDir& tmp) {
+  {
+    auto log = test::open_log(tmp.sub("data"));
+    test::append_events(*log, 3);
+    test::append_events(*log, 4);
+    fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
+  }
+  const fs::path wal = files_ending(tmp.sub("crashed"), ".log").back();
+  std::ifstream in(wal, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  REQUIRE(content.find("event 2 ") != std::string::npos);
+  flip_byte(wal, static_cast<std::streamoff>(content.find("event 2 ")));
+  return wal;
+}
+
 TEST_CASE("a second writer is refused while the first has the directory open") {
   TempDir tmp;
   auto log = test::open_log(tmp.path());
@@ -471,17 +489,7 @@ TEST_CASE("a writer holding boxoffice.lock keeps a second one out before it read
   // its open, after the WAL check: that check must not run beside a live
   // writer (here a damaged WAL it would otherwise copy aside).
   TempDir tmp;
-  {
-    auto log = test::open_log(tmp.sub("data"));
-    test::append_events(*log, 3);
-    test::append_events(*log, 4);
-    fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
-  }
-  const fs::path wal = files_ending(tmp.sub("crashed"), ".log").back();
-  std::ifstream in(wal, std::ios::binary);
-  const std::string content((std::istreambuf_iterator<char>(in)), {});
-  REQUIRE(content.find("event 2 ") != std::string::npos);
-  flip_byte(wal, static_cast<std::streamoff>(content.find("event 2 ")));
+  (void)crash_with_damage_in_first_batch(tmp);
   const std::string lock_path = tmp.sub("crashed") + "/boxoffice.lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   REQUIRE(fd >= 0);
@@ -784,17 +792,7 @@ TEST_CASE("damage followed only by a snapshot or metadata batch is still a loss"
 
 TEST_CASE("a damaged WAL that cannot be kept aside is not opened: RocksDB would delete it") {
   TempDir tmp;
-  {
-    auto log = test::open_log(tmp.sub("data"));
-    test::append_events(*log, 3);
-    test::append_events(*log, 4);
-    fs::copy(tmp.sub("data"), tmp.sub("crashed"), fs::copy_options::recursive);
-  }
-  const fs::path wal = files_ending(tmp.sub("crashed"), ".log").back();
-  std::ifstream in(wal, std::ios::binary);
-  const std::string content((std::istreambuf_iterator<char>(in)), {});
-  REQUIRE(content.find("event 2 ") != std::string::npos);
-  flip_byte(wal, static_cast<std::streamoff>(content.find("event 2 ")));
+  const fs::path wal = crash_with_damage_in_first_batch(tmp);
   // Files may grow to 16 bytes: the copy fails (EFBIG), before RocksDB opens.
   rlimit before{};
   REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
