@@ -461,8 +461,10 @@ struct EventLog::Impl {
     for (int attempt = 0; attempt < lock_attempts_max; attempt++) {
       lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       lock_created = lock_fd >= 0;
-      if (lock_fd < 0 && errno == EEXIST) lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (lock_fd < 0 && errno == ENOENT) continue;
+      if (lock_fd < 0 && errno == EEXIST) {
+        lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        if (lock_fd < 0 && errno == ENOENT) continue;  // unlinked since: create it
+      }
       if (lock_fd < 0) {
         return Status::error(Code::io_error, "cannot open " + path + ": " + errno_text());
       }
@@ -472,17 +474,21 @@ struct EventLog::Impl {
         lock_created = false;  // the holder's now
         unlock();
         if (held) {
-          return Status::error(Code::busy, options.dir + " is in use by another process (" +
-                                               path + " is locked)");
+          return Status::error(
+              Code::busy, options.dir + " is in use by another process (" + path + " is locked)");
         }
         return Status::error(Code::io_error, "cannot lock " + path + ": " + why);
       }
       struct stat held {};
       struct stat named {};
-      if (::fstat(lock_fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
-          held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
-        return Status::ok();
+      if (::fstat(lock_fd, &held) != 0) {
+        const std::string why = errno_text();
+        unlock();
+        return Status::error(Code::io_error, "cannot inspect " + path + ": " + why);
       }
+      const bool same = ::stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+                        held.st_ino == named.st_ino;
+      if (same) return Status::ok();
       lock_created = false;
       unlock();
     }
@@ -740,7 +746,11 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   if (!check.damaged.empty()) {
     // Lost: an event after the last one recovered, or any batch RocksDB
     // numbered after the last it recovered (a snapshot or metadata put,
-    // which also shows the damaged batch was whole). Else what followed
+    // which also shows the damaged batch was whole). RocksDB 7.8 recovers
+    // its latest sequence number as the larger of the last batch replayed
+    // and the MANIFEST's, which is the largest of a table file added (and
+    // refuses to open when a table holds data past the damage); a release
+    // that logged the live number there would hide non-event losses here. Else what followed
     // the damage is in the log (a WAL RocksDB no longer needed, a zeroed
     // header it read past): nothing to report, nothing to keep.
     const uint64_t recovered = impl->last_seq.load();

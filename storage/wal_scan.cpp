@@ -17,6 +17,7 @@ constexpr size_t header_bytes = 7;  // masked crc32c (4), length (2), type (1)
 constexpr uint8_t type_zero = 0;    // preallocated space, skipped
 constexpr uint8_t type_full = 1;
 constexpr uint8_t type_first = 2;
+constexpr uint8_t type_middle = 3;
 constexpr uint8_t type_last = 4;
 constexpr uint32_t crc_mask_delta = 0xa282ead8;
 // A WriteBatch starts with its sequence number (8, little-endian) and count
@@ -79,17 +80,34 @@ void count_batch(std::span<const uint8_t> payload, WalScan* scan) {
   if (scan->damaged) count_into(payload, &scan->after);
 }
 
+// Whether an intact record of `type` fits RocksDB's order of pieces: a
+// MIDDLE or LAST continues a batch begun by a FIRST, and a FULL or FIRST
+// begins one only when no batch is still open (log_reader.cc reports each
+// other case as corruption, where point-in-time recovery stops). Updates
+// *in_batch, the state between records.
+bool in_order(uint8_t type, bool* in_batch) {
+  const bool continues = type == type_middle || type == type_last;
+  const bool ok = continues == *in_batch;
+  *in_batch = type == type_first || type == type_middle;
+  return ok;
+}
+
 // Reads the records of one block (`size` bytes, fewer than a block only at
-// the end of the file) starting at `offset` in the file.
-void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, WalScan* scan) {
+// the end of the file) starting at `offset` in the file. *in_batch: a batch
+// begun by a FIRST is still open, across blocks.
+void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, bool* in_batch,
+                WalScan* scan) {
   size_t pos = 0;
   while (pos + header_bytes <= block.size()) {
     const uint8_t* h = block.data() + pos;
     const size_t length = size_t{h[4]} | size_t{h[5]} << 8;
     const uint8_t type = h[6];
     if (type == type_zero && length == 0) {
-      // Preallocated space: zeros to the end. RocksDB drops the rest of the
-      // block at such a header, so anything but zeros after it is lost.
+      // RocksDB drops the rest of the block at such a header (preallocated
+      // space: zeros to the end), which ends an open batch as corruption;
+      // anything but zeros after it is lost.
+      if (*in_batch) mark_damage(offset + pos, scan);
+      *in_batch = false;
       if (all_zero(block.subspan(pos))) return;
       mark_damage(offset + pos, scan);
       pos += header_bytes;
@@ -101,7 +119,7 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
         fits ? block.subspan(pos + header_bytes, length) : std::span<const uint8_t>{};
     const bool intact =
         fits && type >= type_full && type <= type_last && load32(h) == masked_crc(type, payload);
-    if (!intact) mark_damage(offset + pos, scan);
+    if (!intact || !in_order(type, in_batch)) mark_damage(offset + pos, scan);
     if (intact && (type == type_full || type == type_first)) count_batch(payload, scan);
     if (!fits) return;  // the length is not to be trusted: on at the next block
     pos += header_bytes + length;
@@ -127,12 +145,13 @@ WalScan scan_wal(const std::string& path) {
   }
   std::array<uint8_t, block_bytes> block;
   uint64_t offset = 0;
+  bool in_batch = false;
   while (true) {
     in.read(reinterpret_cast<char*>(block.data()), block_bytes);
     const auto got = static_cast<size_t>(in.gcount());
     if (got == 0) break;
     const bool last = got < block_bytes || in.peek() == std::char_traits<char>::eof();
-    scan_block(std::span(block.data(), got), offset, last, &scan);
+    scan_block(std::span(block.data(), got), offset, last, &in_batch, &scan);
     offset += got;
     if (got < block_bytes) break;
   }

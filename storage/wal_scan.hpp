@@ -10,9 +10,12 @@
 // one unsynced write, in the middle the log goes on. So the scan reads the
 // file as RocksDB wrote it (db/log_format.h: 32 KiB blocks of records, each
 // a 7-byte header: masked CRC-32C of type and payload, length, type) and,
-// at the first bad record, looks on for intact batches behind it: a record
-// that starts a batch (FULL or FIRST), not the MIDDLE or LAST pieces of the
-// damaged batch itself, which a torn write can leave intact.
+// at the first bad record (one that fails its checks, or breaks RocksDB's
+// order of pieces: a MIDDLE or LAST without its FIRST, a batch begun while
+// one is open, an open batch cut by a zeroed header, which is how a zeroed
+// block shows), looks on for intact batches behind it: records that start
+// a batch (FULL or FIRST), not the MIDDLE or LAST pieces of the damaged
+// batch itself, which a torn write can leave intact.
 //
 // Contract: scan_wal never changes the file. It reads it once, in blocks,
 // and only what follows damage is searched (each later block's start, and

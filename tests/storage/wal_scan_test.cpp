@@ -161,6 +161,51 @@ TEST_CASE("a zeroed record in the middle of a block is damage: RocksDB drops the
   CHECK(scan.after.key_max[1] == 3);
 }
 
+TEST_CASE("a zeroed block: the batch that ends in the next one has lost its start") {
+  // Block 0: batch 1, then the first piece of batch 2; block 1: its last
+  // piece, then batch 3. Zeros to the end of a block read as preallocated
+  // space, but RocksDB then meets a LAST without its FIRST, and stops.
+  TempDir tmp;
+  WalBuilder wal;
+  wal.batch(1, 100);
+  wal.batch(2, 40000);
+  wal.batch(3, 100);
+  REQUIRE(wal.bytes.size() > block_bytes);
+  std::fill(wal.bytes.begin(), wal.bytes.begin() + static_cast<std::ptrdiff_t>(block_bytes), '\0');
+  const WalScan scan = wal.scan(tmp);
+  CHECK(scan.damaged);
+  CHECK(scan.damage_at == block_bytes);
+  CHECK(scan.after.count == 1);
+  CHECK(scan.after.key_max[1] == 3);
+}
+
+TEST_CASE("a batch begun while another is open, or cut by zeros, is damage") {
+  TempDir tmp;
+  WalBuilder wal;
+  wal.batch(1, 100);
+  const size_t at = wal.bytes.size();
+  wal.record(first, batch_payload(2, 100));  // never ended
+  SUBCASE("a FULL next") {
+    wal.batch(3, 100);
+    const WalScan scan = wal.scan(tmp);
+    CHECK(scan.damaged);
+    CHECK(scan.damage_at == at + header_bytes + 100);
+    CHECK(scan.after.count == 1);
+  }
+  SUBCASE("zeros to the end of the block, then a batch") {
+    wal.bytes.resize(block_bytes, '\0');
+    wal.batch(3, 100);
+    const WalScan scan = wal.scan(tmp);
+    CHECK(scan.damaged);
+    CHECK(scan.damage_at == at + header_bytes + 100);
+    CHECK(scan.after.count == 1);
+  }
+  SUBCASE("the end of the file: a torn write, no batch after it") {
+    const WalScan scan = wal.scan(tmp);
+    CHECK(scan.after.count == 0);
+  }
+}
+
 TEST_CASE("a file that cannot be read says so") {
   TempDir tmp;
   const WalScan scan = scan_wal(tmp.sub("missing.log"));
