@@ -80,22 +80,31 @@ void count_batch(std::span<const uint8_t> payload, WalScan* scan) {
   if (scan->damaged) count_into(payload, &scan->after);
 }
 
-// Whether an intact record of `type` fits RocksDB's order of pieces: a
-// MIDDLE or LAST continues a batch begun by a FIRST, and a FULL or FIRST
-// begins one only when no batch is still open (log_reader.cc reports each
-// other case as corruption, where point-in-time recovery stops). Updates
-// *in_batch, the state between records.
-bool in_order(uint8_t type, bool* in_batch) {
+// The batch being read across records: begun by a FIRST, not yet ended.
+struct OpenBatch {
+  bool open = false;
+  bool has_data = false;  // its pieces so far carry bytes
+};
+
+// Whether an intact record of `type` (with `length` bytes) fits RocksDB's
+// order of pieces: a MIDDLE or LAST continues a batch begun by a FIRST, and
+// a FULL or FIRST begins one only when no batch with data is still open
+// (log_reader.cc accepts an empty FIRST left at a block's end by old
+// writers, and reports each other case as corruption, where point-in-time
+// recovery stops). Updates *batch.
+bool in_order(uint8_t type, size_t length, OpenBatch* batch) {
   const bool continues = type == type_middle || type == type_last;
-  const bool ok = continues == *in_batch;
-  *in_batch = type == type_first || type == type_middle;
+  const bool ok = continues ? batch->open : !(batch->open && batch->has_data);
+  if (type == type_first || type == type_full) batch->has_data = false;
+  batch->open = type == type_first || type == type_middle;
+  batch->has_data = batch->open && (batch->has_data || length > 0);
   return ok;
 }
 
 // Reads the records of one block (`size` bytes, fewer than a block only at
-// the end of the file) starting at `offset` in the file. *in_batch: a batch
-// begun by a FIRST is still open, across blocks.
-void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, bool* in_batch,
+// the end of the file) starting at `offset` in the file. *batch: the batch
+// still open from the blocks before, if any.
+void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block, OpenBatch* batch,
                 WalScan* scan) {
   size_t pos = 0;
   while (pos + header_bytes <= block.size()) {
@@ -106,8 +115,8 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
       // RocksDB drops the rest of the block at such a header (preallocated
       // space: zeros to the end), which ends an open batch as corruption;
       // anything but zeros after it is lost.
-      if (*in_batch) mark_damage(offset + pos, scan);
-      *in_batch = false;
+      if (batch->open) mark_damage(offset + pos, scan);
+      *batch = OpenBatch{};
       if (all_zero(block.subspan(pos))) return;
       mark_damage(offset + pos, scan);
       pos += header_bytes;
@@ -119,7 +128,7 @@ void scan_block(std::span<const uint8_t> block, uint64_t offset, bool last_block
         fits ? block.subspan(pos + header_bytes, length) : std::span<const uint8_t>{};
     const bool intact =
         fits && type >= type_full && type <= type_last && load32(h) == masked_crc(type, payload);
-    if (!intact || !in_order(type, in_batch)) mark_damage(offset + pos, scan);
+    if (!intact || !in_order(type, length, batch)) mark_damage(offset + pos, scan);
     if (intact && (type == type_full || type == type_first)) count_batch(payload, scan);
     if (!fits) return;  // the length is not to be trusted: on at the next block
     pos += header_bytes + length;
@@ -145,13 +154,13 @@ WalScan scan_wal(const std::string& path) {
   }
   std::array<uint8_t, block_bytes> block;
   uint64_t offset = 0;
-  bool in_batch = false;
+  OpenBatch batch;
   while (true) {
     in.read(reinterpret_cast<char*>(block.data()), block_bytes);
     const auto got = static_cast<size_t>(in.gcount());
     if (got == 0) break;
     const bool last = got < block_bytes || in.peek() == std::char_traits<char>::eof();
-    scan_block(std::span(block.data(), got), offset, last, &in_batch, &scan);
+    scan_block(std::span(block.data(), got), offset, last, &batch, &scan);
     offset += got;
     if (got < block_bytes) break;
   }

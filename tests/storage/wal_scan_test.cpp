@@ -61,17 +61,18 @@ struct WalBuilder {
     const std::string payload = batch_payload(seq, payload_bytes);
     size_t done = 0;
     size_t start = std::string::npos;
-    while (start == std::string::npos || done < payload.size()) {
+    bool begins = true;  // the first piece, empty when it fills a block's last 7 bytes
+    while (begins || done < payload.size()) {
       const size_t left = block_bytes - bytes.size() % block_bytes;
       if (left < header_bytes) bytes.append(left, '\0');
       if (start == std::string::npos) start = bytes.size();
       const size_t room = block_bytes - bytes.size() % block_bytes - header_bytes;
       const size_t piece = std::min(room, payload.size() - done);
-      const bool begins = done == 0;
       const bool ends = done + piece == payload.size();
       const uint8_t type = begins && ends ? full : begins ? first : ends ? last : middle;
       record(type, std::string_view(payload).substr(done, piece));
       done += piece;
+      begins = false;
     }
     return start;
   }
@@ -203,6 +204,30 @@ TEST_CASE("a batch begun while another is open, or cut by zeros, is damage") {
   SUBCASE("the end of the file: a torn write, no batch after it") {
     const WalScan scan = wal.scan(tmp);
     CHECK(scan.after.count == 0);
+  }
+}
+
+TEST_CASE("a batch that begins in a block's last 7 bytes: an empty FIRST, as RocksDB writes it") {
+  TempDir tmp;
+  WalBuilder wal;
+  wal.batch(1, block_bytes - 2 * header_bytes);  // leaves exactly one header's room
+  REQUIRE(wal.bytes.size() == block_bytes - header_bytes);
+  const size_t at = wal.batch(2, 100);
+  CHECK(at == block_bytes - header_bytes);
+  CHECK(static_cast<uint8_t>(wal.bytes[at + 6]) == first);
+  wal.batch(3, 100);
+  SUBCASE("then its LAST in the next block") {
+    const WalScan scan = wal.scan(tmp);
+    CHECK_FALSE(scan.damaged);
+    CHECK(scan.all.count == 3);
+  }
+  SUBCASE("older writers: then a FULL, which RocksDB accepts too") {
+    WalBuilder old;
+    old.batch(1, block_bytes - 2 * header_bytes);
+    old.record(first, "");
+    old.batch(2, 100);
+    const WalScan scan = old.scan(tmp);
+    CHECK_FALSE(scan.damaged);
   }
 }
 
