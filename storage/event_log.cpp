@@ -746,13 +746,14 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
   if (!check.damaged.empty()) {
     // Lost: an event after the last one recovered, or any batch RocksDB
     // numbered after the last it recovered (a snapshot or metadata put,
-    // which also shows the damaged batch was whole). RocksDB 7.8 recovers
-    // its latest sequence number as the larger of the last batch replayed
-    // and the MANIFEST's, which is the largest of a table file added (and
-    // refuses to open when a table holds data past the damage); a release
-    // that logged the live number there would hide non-event losses here. Else what followed
-    // the damage is in the log (a WAL RocksDB no longer needed, a zeroed
-    // header it read past): nothing to report, nothing to keep.
+    // which also shows the damaged batch was whole). Else what followed the
+    // damage is in the log (a WAL RocksDB no longer needed, a zeroed header
+    // it read past): nothing to report, nothing to keep. RocksDB 7.8
+    // recovers its latest sequence number as the larger of the last batch
+    // replayed and the MANIFEST's, which is the largest of a table file
+    // added (and refuses to open when a table holds data past the damage);
+    // a release that logged the live number there would hide non-event
+    // losses here.
     const uint64_t recovered = impl->last_seq.load();
     const uint64_t events_max = static_cast<uint32_t>(events_id) < wal_families_max
                                     ? check.lost.key_max[static_cast<uint32_t>(events_id)]
