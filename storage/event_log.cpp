@@ -321,15 +321,13 @@ struct WalCheck {
   // The report, naming the events family's largest seq when its id is known.
   std::string describe(int events_family_id) const {
     if (damaged.empty()) return "";
-    const bool named = events_family_id >= 0 &&
-                       static_cast<uint32_t>(events_family_id) < wal_families_max &&
-                       lost.key_max[static_cast<uint32_t>(events_family_id)] > 0;
+    const uint64_t events_max = lost.key_max_of(events_family_id);
     return damaged + ": damaged at byte " + std::to_string(damage_at) + ", and " +
            std::to_string(lost.count) +
            (lost.count == 1 ? " intact batch follows" : " intact batches follow") + where +
-           (named ? " (the last among them starts at event seq " +
-                        std::to_string(lost.key_max[static_cast<uint32_t>(events_family_id)]) + ")"
-                  : "") +
+           (events_max > 0
+                ? " (the last among them starts at event seq " + std::to_string(events_max) + ")"
+                : "") +
            ": recovery stops before the damage, and what follows it is lost although it may "
            "have been acknowledged" +
            (fsync ? "" : " (with fsync off, a power cut can leave this too)") + kept + ".";
@@ -512,8 +510,7 @@ struct EventLog::Impl {
   // always has something to write, and only a flush that writes lets RocksDB
   // 7 delete the WAL files of earlier sessions (the directories of
   // boxoffice-bench replay, opened and closed without a write, had gathered
-  // hundreds of empty ones).
-  // Closes the database, then gives up the directory's lock.
+  // hundreds of empty ones). Then it gives up the directory's lock.
   Status close() {
     const Status s = close_db();
     unlock();
@@ -755,10 +752,8 @@ Status EventLog::open(const EventLogOptions& options, std::unique_ptr<EventLog>*
     // a release that logged the live number there would hide non-event
     // losses here.
     const uint64_t recovered = impl->last_seq.load();
-    const uint64_t events_max = static_cast<uint32_t>(events_id) < wal_families_max
-                                    ? check.lost.key_max[static_cast<uint32_t>(events_id)]
-                                    : 0;
-    if (events_max > recovered || check.lost.sequence_max > recovered_sequence) {
+    if (check.lost.key_max_of(events_id) > recovered ||
+        check.lost.sequence_max > recovered_sequence) {
       impl->wal_damage = check.describe(events_id) + " The log recovered to event seq " +
                          std::to_string(recovered) + ".";
     } else {

@@ -41,6 +41,12 @@ struct WalBatches {
   std::array<uint64_t, wal_families_max> key_max{};
 
   void merge(const WalBatches& other);
+  // key_max of family `id`, 0 when the scan does not follow it (or id < 0).
+  uint64_t key_max_of(int id) const {
+    return id >= 0 && static_cast<uint32_t>(id) < wal_families_max
+               ? key_max[static_cast<uint32_t>(id)]
+               : 0;
+  }
 };
 
 struct WalScan {

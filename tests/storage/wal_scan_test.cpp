@@ -77,6 +77,12 @@ struct WalBuilder {
     return start;
   }
 
+  // Zeros bytes [from, to).
+  void zero(size_t from, size_t to) {
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(from),
+              bytes.begin() + static_cast<std::ptrdiff_t>(to), '\0');
+  }
+
   WalScan scan(const TempDir& tmp) const {
     const std::string path = tmp.sub("000004.log");
     std::ofstream(path, std::ios::binary) << bytes;
@@ -153,8 +159,7 @@ TEST_CASE("a zeroed record in the middle of a block is damage: RocksDB drops the
   wal.batch(1, 100);
   const size_t at = wal.batch(2, 63);
   wal.batch(3, 100);
-  std::fill(wal.bytes.begin() + static_cast<std::ptrdiff_t>(at),
-            wal.bytes.begin() + static_cast<std::ptrdiff_t>(at + header_bytes + 63), '\0');
+  wal.zero(at, at + header_bytes + 63);
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.damaged);
   CHECK(scan.damage_at == at);
@@ -172,7 +177,7 @@ TEST_CASE("a zeroed block: the batch that ends in the next one has lost its star
   wal.batch(2, 40000);
   wal.batch(3, 100);
   REQUIRE(wal.bytes.size() > block_bytes);
-  std::fill(wal.bytes.begin(), wal.bytes.begin() + static_cast<std::ptrdiff_t>(block_bytes), '\0');
+  wal.zero(0, block_bytes);
   const WalScan scan = wal.scan(tmp);
   CHECK(scan.damaged);
   CHECK(scan.damage_at == block_bytes);
