@@ -76,7 +76,7 @@ void Listener::stop() {
 // this thread makes room (its socket is closed now, so the open files stay
 // within the limit while its session winds down); with none idle, or once
 // stop() has begun, the new one is closed at once.
-void Listener::admit(IoThread& target, uint32_t connections_max, tcp::socket socket) {
+void Listener::admit(IoThread& target, uint32_t connections_max, IoSocket socket) {
   ServerShared& shared = target.shared;
   const bool stopping = shared.stopping.load();
   const bool room =
@@ -96,7 +96,7 @@ void Listener::accept() {
   IoThread& target = *threads_[next_];
   next_ = (next_ + 1) % static_cast<uint32_t>(threads_.size());
   acceptor_.async_accept(
-      target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+      target.ioc, [this, &target](boost::system::error_code ec, IoSocket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
           const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(

@@ -50,8 +50,7 @@ class Listener {
 
  private:
   void accept();
-  static void admit(IoThread& target, uint32_t connections_max,
-                    boost::asio::ip::tcp::socket socket);
+  static void admit(IoThread& target, uint32_t connections_max, IoSocket socket);
 
   std::vector<IoThread*> threads_;
   uint32_t connections_max_;

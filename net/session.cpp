@@ -181,7 +181,7 @@ int64_t idle_timeout_of(uint64_t serial, int64_t timeout_ms) {
   return timeout_ms + static_cast<int64_t>(mixed % (spread_ms + 1));
 }
 
-Session::Session(asio::ip::tcp::socket socket, IoThread& thread)
+Session::Session(IoSocket socket, IoThread& thread)
     : thread_(thread),
       idle_timeout_ms_(idle_timeout_of(thread.sessions_opened++, thread.shared.idle_timeout_ms)),
       stream_(std::move(socket)) {}

@@ -29,8 +29,8 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -107,7 +107,7 @@ int64_t idle_timeout_of(uint64_t serial, int64_t timeout_ms);
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket socket, IoThread& thread);
+  Session(IoSocket socket, IoThread& thread);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -161,7 +161,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   IoThread& thread_;
   const int64_t idle_timeout_ms_;  // the thread's, with this connection's spread
-  boost::beast::tcp_stream stream_;
+  // beast::tcp_stream with the thread's executor type (see IoSocket).
+  boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type,
+                             boost::beast::unlimited_rate_policy>
+      stream_;
   boost::beast::flat_buffer buffer_{read_buffer_bytes_max};
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::array<Slot, pipeline_depth_max> slots_;
