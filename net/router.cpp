@@ -38,6 +38,18 @@ constexpr bool table_in_route_order() {
 }
 static_assert(table_in_route_order(), "route_table() is indexed by Route");
 
+// How many bytes of each template come before its first parameter (all of
+// it when it has none): a path it matches starts with them, so route()
+// tries match_path only on templates whose prefix the path has.
+constexpr std::array<size_t, route_count> literal_prefix_bytes = [] {
+  std::array<size_t, route_count> bytes{};
+  for (size_t i = 0; i < routes.size(); i++) {
+    const size_t brace = routes[i].path.find('{');
+    bytes[i] = brace == std::string_view::npos ? routes[i].path.size() : brace;
+  }
+  return bytes;
+}();
+
 // Allow values by a mask of methods (get 1, post 2, delete 4), in that order.
 constexpr std::array<std::string_view, 8> allow_values = {
     "", "GET", "POST", "GET, POST", "DELETE", "GET, DELETE", "POST, DELETE", "GET, POST, DELETE",
@@ -109,7 +121,9 @@ RouteMatch route(Method method, std::string_view target) {
   const std::string_view path = target.substr(0, q);
   if (q != std::string_view::npos) m.query = target.substr(q + 1);
   uint32_t allowed = 0;
-  for (const RouteSpec& spec : routes) {
+  for (size_t i = 0; i < routes.size(); i++) {
+    const RouteSpec& spec = routes[i];
+    if (!path.starts_with(spec.path.substr(0, literal_prefix_bytes[i]))) continue;
     std::array<std::string_view, path_params_max> params{};
     if (!match_path(spec.path, path, params)) continue;
     if (spec.method == method) {
