@@ -325,10 +325,10 @@ void CommitBench::produce(uint32_t ring, uint64_t quota) {
     item.request.command.time_ms = stamp_ms();
     while (!ingress_->push(ring, item)) {
       full++;
-      if (ingress_->core_sleeping()) ingress_->wake();
+      ingress_->wake_if_sleeping();
       std::this_thread::sleep_for(producer_backoff);
     }
-    if (ingress_->core_sleeping()) ingress_->wake();
+    ingress_->wake_if_sleeping();
   }
   pushed_[ring] = i;
   ring_full_[ring] = full;

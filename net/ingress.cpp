@@ -35,6 +35,16 @@ void Ingress::wait(std::chrono::steady_clock::time_point deadline) {
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
+bool Ingress::wake_if_sleeping() {
+  // The load after push()'s fence pairs with the fence in wait(). Only the
+  // producer whose exchange takes the flag wakes the core; the others see
+  // it taken and leave the core to drain their items with the first one.
+  if (!sleeping_.load(std::memory_order_relaxed)) return false;
+  if (!sleeping_.exchange(false, std::memory_order_relaxed)) return false;
+  wake();
+  return true;
+}
+
 void Ingress::wake() {
   {
     std::lock_guard lock(mutex_);

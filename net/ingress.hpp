@@ -6,8 +6,10 @@
 // and the request is answered 503 OVERLOADED at once. drain() takes what
 // is there from every ring in a fixed order (up to a bound), so one busy
 // thread cannot starve the others for more than one batch. The core sleeps
-// in wait() when every ring is empty and is woken by the producer that sees
-// it asleep after a push (or by the deadline it gives, for ticks).
+// in wait() when every ring is empty and is woken by the first producer
+// that sees it asleep after a push (or by the deadline it gives, for
+// ticks): one wake-up per sleep, however many pushes follow before the core
+// runs again.
 #pragma once
 
 #include <atomic>
@@ -37,8 +39,12 @@ class Ingress {
   Ingress(uint32_t rings, uint32_t capacity);
 
   // I/O thread `ring` only. False when the ring is full. After a push that
-  // returned true, the producer must call wake() if core_sleeping().
+  // returned true, the producer must call wake_if_sleeping().
   bool push(uint32_t ring, const IngressItem& item);
+  // Any producer: wakes the core if it sleeps in wait() and no other
+  // producer has woken it since it went to sleep. True if this call woke it.
+  bool wake_if_sleeping();
+  // Whether the core is in wait() and no producer has woken it yet.
   bool core_sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
 
   // Core thread only: hands up to `max` items to visit(IngressItem&), ring
@@ -55,7 +61,7 @@ class Ingress {
   // Core thread only: sleeps until an item may be there, wake() is called,
   // or `deadline` passes.
   void wait(std::chrono::steady_clock::time_point deadline);
-  // Any thread: wakes the core.
+  // Any thread: wakes the core, asleep or not (its next wait() returns at once).
   void wake();
 
   uint32_t ring_count() const { return static_cast<uint32_t>(rings_.size()); }
@@ -65,6 +71,8 @@ class Ingress {
 
   using Ring = boost::lockfree::spsc_queue<IngressItem>;
   std::vector<std::unique_ptr<Ring>> rings_;
+  // True from the core's entry into wait() until it leaves it or a producer
+  // takes it to wake the core (wake_if_sleeping).
   std::atomic<bool> sleeping_{false};
   std::mutex mutex_;
   std::condition_variable cv_;
