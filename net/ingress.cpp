@@ -1,6 +1,40 @@
 #include "net/ingress.hpp"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
 namespace boxoffice::net {
+
+namespace {
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+                  std::atomic<uint32_t>::is_always_lock_free,
+              "the futex word is the atomic's own storage");
+
+uint32_t* futex_word(std::atomic<uint32_t>& word) { return reinterpret_cast<uint32_t*>(&word); }
+
+// Sleeps while `word` holds `expected`, until futex_wake or `deadline`
+// (steady_clock is CLOCK_MONOTONIC, the clock of FUTEX_WAIT_BITSET).
+// False once the deadline has passed.
+bool futex_wait_until(std::atomic<uint32_t>& word, uint32_t expected,
+                      std::chrono::steady_clock::time_point deadline) {
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  const long r = syscall(SYS_futex, futex_word(word), FUTEX_WAIT_BITSET_PRIVATE, expected, &at,
+                         nullptr, FUTEX_BITSET_MATCH_ANY);
+  return !(r == -1 && errno == ETIMEDOUT);  // woken, changed (EAGAIN) or interrupted
+}
+
+void futex_wake_one(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, futex_word(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
 
 Ingress::Ingress(uint32_t rings, uint32_t capacity) {
   BOXOFFICE_ASSERT(rings >= 1 && capacity >= 1);
@@ -11,8 +45,8 @@ bool Ingress::push(uint32_t ring, const IngressItem& item) {
   BOXOFFICE_ASSERT(ring < rings_.size());
   if (!rings_[ring]->push(item)) return false;
   // Pairs with the fence in wait(): either the core sees this item when it
-  // checks the rings, or the producer sees it asleep (core_sleeping()) and
-  // wakes it.
+  // checks the rings, or the producer sees it asleep (wake_if_sleeping())
+  // and wakes it.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   return true;
 }
@@ -25,32 +59,30 @@ bool Ingress::empty() const {
 }
 
 void Ingress::wait(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mutex_);
-  sleeping_.store(true, std::memory_order_relaxed);
+  sleeping_.store(1, std::memory_order_relaxed);
+  // Pairs with the fence in push(): either this sees the item, or its
+  // producer sees the core asleep and wakes it.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  while (!woken_ && empty()) {
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  while (sleeping_.load(std::memory_order_relaxed) == 1 && !woken_.load() && empty()) {
+    if (!futex_wait_until(sleeping_, 1, deadline)) break;
   }
-  woken_ = false;
-  sleeping_.store(false, std::memory_order_relaxed);
+  woken_.store(false);
+  sleeping_.store(0, std::memory_order_relaxed);
 }
 
 bool Ingress::wake_if_sleeping() {
   // The load after push()'s fence pairs with the fence in wait(). Only the
   // producer whose exchange takes the flag wakes the core; the others see
   // it taken and leave the core to drain their items with the first one.
-  if (!sleeping_.load(std::memory_order_relaxed)) return false;
-  if (!sleeping_.exchange(false, std::memory_order_relaxed)) return false;
-  wake();
+  if (sleeping_.load(std::memory_order_relaxed) == 0) return false;
+  if (sleeping_.exchange(0, std::memory_order_relaxed) == 0) return false;
+  futex_wake_one(sleeping_);
   return true;
 }
 
 void Ingress::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  cv_.notify_one();
+  woken_.store(true);
+  if (sleeping_.exchange(0) == 1) futex_wake_one(sleeping_);
 }
 
 }  // namespace boxoffice::net

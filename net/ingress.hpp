@@ -15,10 +15,8 @@
 #include <atomic>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "net/request_parser.hpp"
@@ -45,7 +43,7 @@ class Ingress {
   // producer has woken it since it went to sleep. True if this call woke it.
   bool wake_if_sleeping();
   // Whether the core is in wait() and no producer has woken it yet.
-  bool core_sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
+  bool core_sleeping() const { return sleeping_.load(std::memory_order_relaxed) == 1; }
 
   // Core thread only: hands up to `max` items to visit(IngressItem&), ring
   // by ring. Returns how many.
@@ -71,12 +69,10 @@ class Ingress {
 
   using Ring = boost::lockfree::spsc_queue<IngressItem>;
   std::vector<std::unique_ptr<Ring>> rings_;
-  // True from the core's entry into wait() until it leaves it or a producer
-  // takes it to wake the core (wake_if_sleeping).
-  std::atomic<bool> sleeping_{false};
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool woken_ = false;  // guarded by mutex_
+  // The futex word the core sleeps on: 1 from its entry into wait() until
+  // it leaves it or a producer takes it to wake the core, 0 otherwise.
+  std::atomic<uint32_t> sleeping_{0};
+  std::atomic<bool> woken_{false};  // wake() was called: the next wait() returns at once
 };
 
 }  // namespace boxoffice::net
