@@ -27,7 +27,11 @@ bool futex_wait_until(std::atomic<uint32_t>& word, uint32_t expected,
   const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
   const long r = syscall(SYS_futex, futex_word(word), FUTEX_WAIT_BITSET_PRIVATE, expected, &at,
                          nullptr, FUTEX_BITSET_MATCH_ANY);
-  return !(r == -1 && errno == ETIMEDOUT);  // woken, changed (EAGAIN) or interrupted
+  if (r == 0) return true;  // woken (or spuriously)
+  // Anything but these would make the core spin: a deadline the kernel
+  // refuses, or a futex it cannot reach.
+  BOXOFFICE_ASSERT(errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT);
+  return errno != ETIMEDOUT;  // EAGAIN: the word changed before the core slept
 }
 
 void futex_wake_one(std::atomic<uint32_t>& word) {
@@ -63,9 +67,13 @@ void Ingress::wait(std::chrono::steady_clock::time_point deadline) {
   // Pairs with the fence in push(): either this sees the item, or its
   // producer sees the core asleep and wakes it.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  while (sleeping_.load(std::memory_order_relaxed) == 1 && !woken_.load() && empty()) {
+  // Acquire: pairs with the producer's exchange, so the drain after a
+  // wake-up sees the item of the producer that woke the core.
+  while (sleeping_.load(std::memory_order_acquire) == 1 && !woken_.load() && empty()) {
     if (!futex_wait_until(sleeping_, 1, deadline)) break;
   }
+  // Seq_cst, as is stop_ in CoreLoop: a stop whose wake() this clears is
+  // seen by the core's next check of stop_, before it waits again.
   woken_.store(false);
   sleeping_.store(0, std::memory_order_relaxed);
 }
@@ -75,7 +83,7 @@ bool Ingress::wake_if_sleeping() {
   // producer whose exchange takes the flag wakes the core; the others see
   // it taken and leave the core to drain their items with the first one.
   if (sleeping_.load(std::memory_order_relaxed) == 0) return false;
-  if (sleeping_.exchange(0, std::memory_order_relaxed) == 0) return false;
+  if (sleeping_.exchange(0, std::memory_order_release) == 0) return false;
   futex_wake_one(sleeping_);
   return true;
 }
